@@ -1,0 +1,252 @@
+//! The `kushim` command line. Each subcommand opens the store (migrating it), asks the engine, and
+//! prints a view either as a table ([`render`]) or as JSON ([`views`]).
+//!
+//! Exit codes: 0 success; 1 `kushim verify` found a broken chain; 2 any error (bad usage,
+//! unreadable configuration, unknown control, database unreachable).
+
+mod render;
+mod views;
+
+use std::{
+    fs,
+    io::Write,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+use crate::{
+    config::{self, Config},
+    engine::{Actor, Engine},
+    store::Store,
+};
+use render::Painter;
+use views::{ControlDetail, ControlRecords, ControlsView, StatusView};
+
+/// Kushim watches your systems for SOC 2 and keeps tamper-evident evidence.
+#[derive(Debug, Parser)]
+#[command(name = "kushim", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Configuration file [default: ./kushim.toml when present]
+    #[arg(long, global = true, env = "KUSHIM_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    /// Database: a SQLite file path or sqlite:// URL, or postgres://user@host/db [default: kushim.db]
+    #[arg(long, global = true, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    database_url: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending database migrations (also done automatically by every command)
+    Migrate,
+    /// Write a commented kushim.toml with every setting and its default
+    Init {
+        /// Overwrite an existing file
+        #[arg(long)]
+        force: bool,
+    },
+    /// Overall posture: score, controls per state, per SOC 2 category, what needs attention
+    Status(JsonFlag),
+    /// List controls with their current state
+    Controls {
+        /// Only controls in the failing state
+        #[arg(long)]
+        failing: bool,
+        /// Only controls mapped to this Trust Services Criterion, e.g. CC6.1
+        #[arg(long, value_name = "ID")]
+        criterion: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Explain one control: criteria, checks, failing resources, evidence, history, remediation
+    Control {
+        /// Control id, e.g. AC-01 (any case)
+        id: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Recompute every evidence hash chain; exit 1 and name the first broken record if any
+    Verify(JsonFlag),
+    /// Manual evidence (policies, sign-offs, reports)
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum EvidenceCommand {
+    /// Store a document as evidence for a manual or hybrid control
+    Add {
+        /// Control id, e.g. GOV-01
+        control: String,
+        /// The document to store (kept in the ledger with its SHA-256)
+        #[arg(long, value_name = "PATH")]
+        file: PathBuf,
+        /// What the document shows, for the auditor
+        #[arg(long)]
+        note: String,
+        /// Who renews it [default: the control's owner role]
+        #[arg(long)]
+        owner: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+struct JsonFlag {
+    /// Print JSON instead of a table (stable; see the README)
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the parsed command and turns its result into an exit code, printing errors to stderr.
+pub async fn run(cli: Cli) -> ExitCode {
+    match execute(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Init { force } = cli.command {
+        return init(cli.config.as_deref().unwrap_or(Path::new(config::DEFAULT_PATH)), force);
+    }
+    let loaded = Config::load(cli.config.as_deref())?;
+    let url = loaded.config.database_url(cli.database_url.as_deref())?;
+    let store = Store::open(&url).await?;
+    let engine = Engine::new(store, &loaded.config)?;
+    let painter = Painter::for_stdout();
+    let now = Utc::now();
+
+    match cli.command {
+        Command::Init { .. } => unreachable!("handled above"),
+        Command::Migrate => {
+            let mut out = format!("Database {url} is up to date.\n");
+            for (version, description, applied) in engine.store().migration_status().await? {
+                let mark = if applied { "applied" } else { "pending" };
+                out.push_str(&format!("  {version:04} {description} ({mark})\n"));
+            }
+            print(&out);
+        }
+        Command::Status(flag) => {
+            let refresh = engine.refresh(now).await?;
+            let collected = !engine.store().latest_evidence().await?.is_empty();
+            let view = StatusView::new(engine.catalog(), &refresh, collected);
+            emit(flag.json, &view, || render::status(&view, painter))?;
+        }
+        Command::Controls { failing, criterion, json } => {
+            if let Some(id) = &criterion
+                && engine.catalog().criterion(id).is_none()
+            {
+                bail!("unknown criterion {id:?}; criteria look like CC6.1, A1.2, C1.1, PI1.3 or P4.2");
+            }
+            let refresh = engine.refresh(now).await?;
+            let controls = views::lines(engine.catalog(), &refresh)
+                .into_iter()
+                .filter(|line| !failing || line.state == crate::controls::ControlState::Failing)
+                .filter(|line| criterion.as_ref().is_none_or(|id| line.criteria.iter().any(|c| c.eq_ignore_ascii_case(id))))
+                .collect::<Vec<_>>();
+            let view = ControlsView { evaluated_at: refresh.at, controls };
+            emit(json.json, &view, || render::controls(&view.controls, painter))?;
+        }
+        Command::Control { id, json } => {
+            let control = engine.control(&id)?.clone();
+            let refresh = engine.refresh(now).await?;
+            let assessment = refresh
+                .assessments
+                .iter()
+                .find(|a| a.control_id == control.id)
+                .context("every catalog control is assessed")?;
+            let store = engine.store();
+            let records = ControlRecords {
+                findings: store.latest_findings().await?,
+                evidence: store.latest_evidence().await?,
+                manual_evidence: store.manual_evidence_of(&control.id).await?,
+                exceptions: store.exceptions().await?,
+                history: store.transitions_of(&control.id, 20).await?,
+            };
+            let detail = ControlDetail::new(engine.catalog(), &control, assessment, refresh.at, records);
+            emit(json.json, &detail, || render::control(&detail, painter))?;
+        }
+        Command::Verify(flag) => {
+            let report = engine.store().verify().await?;
+            emit(flag.json, &report, || render::verify(&report, painter))?;
+            if !report.intact() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Evidence(EvidenceCommand::Add { control, file, note, owner, json }) => {
+            let content = fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let file_name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let (record, refresh) =
+                engine.add_manual_evidence(&control, &file_name, content, &note, owner.as_deref(), &cli_actor(), now).await?;
+            let state = refresh.state_of(&record.control_id).map_or("unknown", |s| s.as_str());
+            emit(json.json, &record, || {
+                format!(
+                    "Stored {} ({} bytes, sha256:{}) as evidence #{} for {}.\nOwner {}; due again on {}. {} is now {state}.\n",
+                    record.file_name,
+                    record.size_bytes,
+                    record.content_sha256,
+                    record.seq,
+                    record.control_id,
+                    record.owner,
+                    record.due_at.format("%Y-%m-%d"),
+                    record.control_id
+                )
+            })?;
+        }
+    }
+    engine.store().close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init(path: &Path, force: bool) -> anyhow::Result<ExitCode> {
+    if path.exists() && !force {
+        bail!("{} already exists; pass --force to overwrite it", path.display());
+    }
+    fs::write(path, config::EXAMPLE).with_context(|| format!("cannot write {}", path.display()))?;
+    print(&format!(
+        "Wrote {}. Every setting is commented out with its default; edit what you need.\n",
+        path.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The person running the CLI, for the audit log.
+fn cli_actor() -> Actor {
+    let name = std::env::var("KUSHIM_ACTOR")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into());
+    Actor { name: format!("cli:{name}"), origin: format!("cli@{host}") }
+}
+
+fn emit<T: Serialize>(json: bool, view: &T, human: impl FnOnce() -> String) -> anyhow::Result<()> {
+    if json {
+        print(&format!("{}\n", serde_json::to_string_pretty(view)?));
+    } else {
+        print(&human());
+    }
+    Ok(())
+}
+
+/// Prints to stdout, ignoring a closed pipe (`kushim controls | head`).
+fn print(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}

@@ -1,0 +1,224 @@
+//! What the CLI shows, as data. The same structs are printed as tables for people and as JSON
+//! (`--json`) for scripts; the JSON shapes are documented in the README and only grow.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::{
+    catalog::{Catalog, Control, ControlKind, Severity},
+    checks::{self, Finding, Outcome},
+    controls::{self, Assessment, CheckSummary, ControlState, Posture},
+    engine::Refresh,
+    store::{EvidenceRecord, ExceptionRecord, ManualEvidenceRecord, TransitionRecord},
+};
+
+/// Failing resources listed per control before the rest are only counted.
+pub const RESOURCES_SHOWN: usize = 20;
+
+/// One control in a list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlLine {
+    pub id: String,
+    pub title: String,
+    pub state: ControlState,
+    pub severity: Severity,
+    pub kind: ControlKind,
+    pub criteria: Vec<String>,
+    pub reason: String,
+}
+
+impl ControlLine {
+    pub fn new(control: &Control, assessment: &Assessment) -> Self {
+        ControlLine {
+            id: control.id.clone(),
+            title: control.title.clone(),
+            state: assessment.state,
+            severity: control.severity,
+            kind: control.kind,
+            criteria: control.criteria.clone(),
+            reason: assessment.reason.clone(),
+        }
+    }
+}
+
+/// `kushim status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusView {
+    pub evaluated_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub posture: Posture,
+    /// Controls that need a person, worst state first, then highest severity.
+    pub attention: Vec<ControlLine>,
+    /// Whether any integration has ever been collected.
+    pub has_collected_evidence: bool,
+}
+
+impl StatusView {
+    pub fn new(catalog: &Catalog, refresh: &Refresh, has_collected_evidence: bool) -> Self {
+        let posture = controls::posture(catalog, |id| refresh.state_of(id));
+        let mut attention: Vec<ControlLine> = lines(catalog, refresh)
+            .into_iter()
+            .filter(|line| line.state.needs_attention())
+            .collect();
+        attention.sort_by(|a, b| a.state.cmp(&b.state).then(b.severity.cmp(&a.severity)).then(a.id.cmp(&b.id)));
+        StatusView { evaluated_at: refresh.at, posture, attention, has_collected_evidence }
+    }
+}
+
+/// `kushim controls`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlsView {
+    pub evaluated_at: DateTime<Utc>,
+    pub controls: Vec<ControlLine>,
+}
+
+/// Every control of the catalog with its assessment, in catalog order.
+pub fn lines(catalog: &Catalog, refresh: &Refresh) -> Vec<ControlLine> {
+    catalog
+        .controls()
+        .iter()
+        .zip(&refresh.assessments)
+        .map(|(control, assessment)| ControlLine::new(control, assessment))
+        .collect()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CriterionLine {
+    pub id: String,
+    pub title: String,
+}
+
+/// The ledger record a control's automated evidence comes from.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceLine {
+    pub seq: i64,
+    pub source: String,
+    pub kind: String,
+    pub collected_at: DateTime<Utc>,
+    pub observed_at: DateTime<Utc>,
+    pub payload_sha256: String,
+    pub record_hash: String,
+}
+
+impl From<EvidenceRecord> for EvidenceLine {
+    fn from(r: EvidenceRecord) -> Self {
+        EvidenceLine {
+            seq: r.seq,
+            source: r.source,
+            kind: r.kind,
+            collected_at: r.collected_at,
+            observed_at: r.observed_at,
+            payload_sha256: r.payload_sha256,
+            record_hash: r.record_hash,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TransitionLine {
+    pub at: DateTime<Utc>,
+    pub from: Option<String>,
+    pub to: String,
+    pub reason: String,
+}
+
+impl From<TransitionRecord> for TransitionLine {
+    fn from(t: TransitionRecord) -> Self {
+        TransitionLine { at: t.at, from: t.from_state, to: t.to_state, reason: t.reason }
+    }
+}
+
+/// `kushim control <ID>`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlDetail {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub state: ControlState,
+    pub reason: String,
+    pub evaluated_at: DateTime<Utc>,
+    pub kind: ControlKind,
+    pub severity: Severity,
+    pub owner: String,
+    pub criteria: Vec<CriterionLine>,
+    pub freshness: Option<String>,
+    pub evidence_expected: Option<String>,
+    pub evidence_every: Option<String>,
+    pub remediation: String,
+    pub checks: Vec<CheckSummary>,
+    /// Failing and erroring findings first, at most [`RESOURCES_SHOWN`].
+    pub problems: Vec<Finding>,
+    /// Problems not listed in `problems`.
+    pub problems_not_shown: usize,
+    pub evidence: Vec<EvidenceLine>,
+    pub manual_evidence: Vec<ManualEvidenceRecord>,
+    pub exceptions: Vec<ExceptionRecord>,
+    pub history: Vec<TransitionLine>,
+}
+
+/// The parts of a control's detail that come from the store.
+pub struct ControlRecords {
+    pub findings: Vec<Finding>,
+    pub evidence: Vec<EvidenceRecord>,
+    pub manual_evidence: Vec<ManualEvidenceRecord>,
+    pub exceptions: Vec<ExceptionRecord>,
+    pub history: Vec<TransitionRecord>,
+}
+
+impl ControlDetail {
+    pub fn new(
+        catalog: &Catalog,
+        control: &Control,
+        assessment: &Assessment,
+        evaluated_at: DateTime<Utc>,
+        records: ControlRecords,
+    ) -> Self {
+        let mut problems: Vec<Finding> = records
+            .findings
+            .into_iter()
+            .filter(|f| control.checks.contains(&f.check_id) && matches!(f.outcome, Outcome::Fail | Outcome::Error))
+            .collect();
+        problems.sort_by(|a, b| a.outcome.cmp(&b.outcome).then(a.check_id.cmp(&b.check_id)));
+        let problems_not_shown = problems.len().saturating_sub(RESOURCES_SHOWN);
+        problems.truncate(RESOURCES_SHOWN);
+
+        let sources: Vec<&str> =
+            control.checks.iter().filter_map(|id| checks::find(id)).map(|c| c.judge.integration().as_str()).collect();
+        let evidence = records
+            .evidence
+            .into_iter()
+            .filter(|e| sources.contains(&e.source.as_str()))
+            .map(EvidenceLine::from)
+            .collect();
+        ControlDetail {
+            id: control.id.clone(),
+            title: control.title.clone(),
+            description: control.description.clone(),
+            state: assessment.state,
+            reason: assessment.reason.clone(),
+            evaluated_at,
+            kind: control.kind,
+            severity: control.severity,
+            owner: control.owner.clone(),
+            criteria: control
+                .criteria
+                .iter()
+                .map(|id| CriterionLine {
+                    id: id.clone(),
+                    title: catalog.criterion(id).map(|c| c.title.clone()).unwrap_or_default(),
+                })
+                .collect(),
+            freshness: control.freshness.map(|f| f.to_string()),
+            evidence_expected: control.evidence.clone(),
+            evidence_every: control.evidence_every.map(|f| f.to_string()),
+            remediation: control.remediation.clone(),
+            checks: assessment.checks.clone(),
+            problems,
+            problems_not_shown,
+            evidence,
+            manual_evidence: records.manual_evidence,
+            exceptions: records.exceptions.into_iter().filter(|x| x.control_id == control.id).collect(),
+            history: records.history.into_iter().map(TransitionLine::from).collect(),
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Kushim: SOC 2 compliance automation that watches real systems and lives in chat.
+//!
+//! The flow runs one way (see `../shared/DESIGN.md` and the README):
+//!
+//! ```text
+//!  integrations ──snapshots──► store (hash-chained evidence ledger)
+//!        │                          │
+//!        ▼                          ▼
+//!     checks (pure: snapshot + now → findings) ──► controls (findings + manual evidence +
+//!                                                  exceptions → state, posture score)
+//! ```
+//!
+//! - [`integrations`]: what each external system looks like as a snapshot (collect).
+//! - [`checks`]: pure functions judging snapshots, and their registry (judge).
+//! - [`catalog`]: the 64 controls as data, loaded and validated.
+//! - [`controls`]: control states and the posture score (decide).
+//! - [`store`]: all SQL; the evidence ledger, findings, transitions, people's records (remember).
+//! - [`engine`]: wires the above: ingest evidence, run checks, record transitions.
+//! - [`sandbox`]: generated organisations for demos, tests and benchmarks.
+//! - [`config`]: `kushim.toml`.
+//! - [`cli`]: the `kushim` command line.
+
+pub mod catalog;
+pub mod checks;
+pub mod cli;
+pub mod config;
+pub mod controls;
+pub mod engine;
+pub mod integrations;
+pub mod sandbox;
+pub mod store;

@@ -1,0 +1,26 @@
+//! Generated organisations: deterministic snapshots with a realistic mix of good and bad
+//! configurations, for benchmarks and tests. (The served sandbox that `kushim demo` collects
+//! from through the real client crates builds on these.)
+
+pub mod aws;
+pub mod github;
+pub mod jira;
+pub mod okta;
+pub mod slack;
+
+use chrono::{DateTime, Utc};
+
+use crate::integrations::{Snapshot, Source};
+
+/// A whole organisation of about `resources` resources, split the way a typical startup's
+/// systems are: most identities in Okta, then GitHub, AWS IAM, Slack and a few Jira tickets.
+pub fn generated_org(resources: usize, observed_at: DateTime<Utc>) -> Snapshot {
+    let share = |percent: usize| (resources * percent / 100).max(1);
+    Snapshot {
+        github: Source::Collected { data: github::generated(share(30)), observed_at },
+        aws: Source::Collected { data: aws::generated(share(15)), observed_at },
+        okta: Source::Collected { data: okta::generated(share(45)), observed_at },
+        jira: Source::Collected { data: jira::generated(share(2)), observed_at },
+        slack: Source::Collected { data: slack::generated(share(8)), observed_at },
+    }
+}
