@@ -188,14 +188,14 @@ fn root_mfa(snapshot: &AwsSnapshot, _ctx: &CheckContext) -> Vec<Verdict> {
         let summary = need(account, PART_ACCOUNT_SUMMARY, account.account_summary.as_ref())?;
         let basis = summary_basis(account, "AccountMFAEnabled");
         let resource = account.resource();
-        vec![match summary.account_mfa_enabled {
+        Ok(vec![match summary.account_mfa_enabled {
             Some(true) => Verdict::pass(resource, format!("the root user has MFA enabled{basis}")),
             Some(false) => Verdict::fail(
                 resource,
                 format!("the root user has no MFA device{basis}; enable MFA on root"),
             ),
             None => Verdict::error(resource, missing_summary_key("AccountMFAEnabled")),
-        }]
+        }])
     })
 }
 
@@ -206,15 +206,18 @@ fn root_hardware_mfa(snapshot: &AwsSnapshot, _ctx: &CheckContext) -> Vec<Verdict
         let resource = account.resource();
         match summary.account_mfa_enabled {
             None => {
-                return vec![Verdict::error(resource, missing_summary_key("AccountMFAEnabled"))];
+                return Ok(vec![Verdict::error(
+                    resource,
+                    missing_summary_key("AccountMFAEnabled"),
+                )]);
             }
             Some(false) => {
-                return vec![Verdict::fail(
+                return Ok(vec![Verdict::fail(
                     resource,
                     format!(
                         "the root user has no MFA device at all{basis}; enable a hardware MFA device on root"
                     ),
-                )];
+                )]);
             }
             Some(true) => {}
         }
@@ -229,7 +232,7 @@ fn root_hardware_mfa(snapshot: &AwsSnapshot, _ctx: &CheckContext) -> Vec<Verdict
                 .as_deref()
                 .is_some_and(|arn| arn.starts_with("arn:") && arn.ends_with(&root_suffix))
         });
-        vec![match on_root {
+        Ok(vec![match on_root {
             Some(device) => Verdict::fail(
                 resource,
                 format!(
@@ -243,7 +246,7 @@ fn root_hardware_mfa(snapshot: &AwsSnapshot, _ctx: &CheckContext) -> Vec<Verdict
                     "the root user has MFA enabled{basis} and no virtual MFA device is bound to root, so it is a hardware device"
                 ),
             ),
-        }]
+        }])
     })
 }
 
@@ -252,7 +255,7 @@ fn root_no_access_keys(snapshot: &AwsSnapshot, ctx: &CheckContext) -> Vec<Verdic
         let summary = need(account, PART_ACCOUNT_SUMMARY, account.account_summary.as_ref())?;
         let basis = summary_basis(account, "AccountAccessKeysPresent");
         let resource = account.resource();
-        vec![match summary.account_access_keys_present {
+        Ok(vec![match summary.account_access_keys_present {
             Some(false) => {
                 Verdict::pass(resource, format!("the root user has no access keys{basis}"))
             }
@@ -280,7 +283,7 @@ fn root_no_access_keys(snapshot: &AwsSnapshot, ctx: &CheckContext) -> Vec<Verdic
                 )
             }
             None => Verdict::error(resource, missing_summary_key("AccountAccessKeysPresent")),
-        }]
+        }])
     })
 }
 
@@ -289,9 +292,340 @@ fn root_not_used(snapshot: &AwsSnapshot, ctx: &CheckContext) -> Vec<Verdict> {
     each_account(snapshot, |account| {
         let resource = account.resource();
         let why_no_row =
-            need(account, PART_CREDENTIAL_REPORT, account.credential_report.as_ref()) { Ok(CredentialReport { root: Some(row), .. }) => { return vec![judge_root_use(resource, row, limit, ctx.now)]; } Ok(_) => "the credential report has no <root_account> row".to_owned(), Err(verdict) => verdict.reason, }; // Without the root row the summary can still prove root unusable: no password, no keys // (as after centralised root access removed root's credentials). It has no last-use date. let summary = account .account_summary .as_ref() .filter(|_| account.gap(PART_ACCOUNT_SUMMARY).is_none()); if let Some(summary) = summary && summary.account_password_present == Some(false) && summary.account_access_keys_present == Some(false) { return vec![Verdict::pass( resource, format!( "the root user has no password and no access keys (GetAccountSummary), so it cannot be used; {why_no_row}" ), )]; } vec![Verdict::error( resource, format!( "{why_no_row}, so root's last use cannot be judged (GetAccountSummary records no last use)" ), )] }) } fn judge_root_use( resource: String, row: &CredentialReportRow, limit: u32, now: DateTime<Utc>, ) -> Verdict { let uses = [ ("console sign-in", &row.password_last_used), ("access key 1", &row.access_key_1.last_used_date), ("access key 2", &row.access_key_2.last_used_date), ]; let latest = uses .into_iter() .filter_map(|(how, cell)| cell.value().map(|at| (how, *at))) .max_by_key(|(_, at)| *at); let Some((how, at)) = latest else { return Verdict::pass( resource, "the root user has no recorded use in the credential report", ); }; // Whole days, as Prowler's `iam_avoid_root_usage` (`(now - last).days <= maximum_access_days`): // with the default 1, a use 1 day 23 hours ago still fails. if days_since(now, at) <= i64::from(limit) { Verdict::fail( resource, format!( "the root user was used {} ({how}), within the last {}; use IAM roles or IAM Identity Center for daily work", ago(now, at), days(i64::from(limit)) ), ) } else { Verdict::pass(resource, format!("the root user was last used {} ({how})", ago(now, at))) } } /// The report's root row, when the report and the row are both there. fn root_row(account: &AwsAccount) -> Option<&CredentialReportRow> { account .credential_report .as_ref() .filter(|_| account.gap(PART_CREDENTIAL_REPORT).is_none()) .and_then(|report| report.root.as_ref()) } /// Names the summary entry a root verdict rests on, and says so when the credential report /// cannot corroborate it. fn summary_basis(account: &AwsAccount, key: &str) -> String { if root_row(account).is_some() { format!(" (GetAccountSummary {key})") } else if account.credential_report.is_some() && account.gap(PART_CREDENTIAL_REPORT).is_none() { format!(" (GetAccountSummary {key} alone: the credential report has no <root_account> row)") } else { format!(" (GetAccountSummary {key} alone: the credential report is unavailable)") } } fn missing_summary_key(key: &str) -> String { format!("GetAccountSummary returned no {key} entry, so the root user cannot be judged") } // --------------------------------------------------------------------------------------------- // IAM users, from the credential report fn console_users_mfa(snapshot: &AwsSnapshot, _ctx: &CheckContext) -> Vec<Verdict> { each_account(snapshot, |account| { each_report_user(account, "no IAM user has a console password", |row, resource| { match console_password(row) { Err(reason) => Some(Verdict::error(resource, reason)), Ok(false) => None, Ok(true) if row.mfa_active => Some(Verdict::pass( resource, format!("{} has a console password and MFA enabled", row.user), )), Ok(true) => Some(Verdict::fail( resource, format!( "{} has a console password and no MFA device; enable MFA or remove the password", row.user ), )), } }) }) } fn access_keys_rotated(snapshot: &AwsSnapshot, ctx: &CheckContext) -> Vec<Verdict> { let limit = i64::from(ctx.thresholds.aws.key_max_age_days); each_account(snapshot, |account| { each_report_user(account, "no IAM user has an active access key", |row, resource| { let mut overdue = Vec::new(); let mut current = Vec::new(); // Inactive keys are skipped (Steampipe `iam_user_access_key_age_90`, Prowler): they // cannot sign requests, and reactivating one shows up here again. for (number, key) in active_keys(row) { let Some(rotated) = key.last_rotated.value() else { return Some(unknown_key_date( resource, number, "last_rotated", &key.last_rotated, )); }; // `> limit` whole days, as Prowler (`.days > 90`). let age = days_since(ctx.now, *rotated); let text = format!("access key {number} was last rotated {}", ago(ctx.now, *rotated)); if age > limit { overdue.push(text) } else { current.push(text) } } if overdue.is_empty() && current.is_empty() { return None; } Some(if overdue.is_empty() { Verdict::pass( resource, format!("{} (limit {})", current.join(" and "), days(limit)), ) } else { Verdict::fail( resource, format!("{} (limit {}); rotate it", overdue.join(" and "), days(limit)), ) }) }) }) } fn access_keys_unused(snapshot: &AwsSnapshot, ctx: &CheckContext) -> Vec<Verdict> { let limit = i64::from(ctx.thresholds.aws.unused_key_days); each_account(snapshot, |account| { each_report_user(account, "no IAM user has an active access key", |row, resource| { let mut idle = Vec::new(); let mut used = Vec::new(); for (number, key) in active_keys(row) { let (since, text) = match key.last_used_date.value() { Some(at) => { (*at, format!("access key {number} was last used {}", ago(ctx.now, *at))) } // `N/A`: never used (or not since 2015-04-22). Steampipe's // `iam_user_access_key_unused_45` fails such a key once it is older than the // limit; Prowler skips it. We follow Steampipe (checks.md §6): an // unused credential is exposure whatever its age. None => match key.last_rotated.value() { Some(at) => ( *at, format!( "access key {number} has never been used and was created {}", ago(ctx.now, *at) ), ), None => { return Some(unknown_key_date( resource, number, "last_rotated", &key.last_rotated, )); } }, }; if days_since(ctx.now, since) > limit { idle.push(text) } else { used.push(text) } } if idle.is_empty() && used.is_empty() { return None; } Some(if idle.is_empty() { Verdict::pass(resource, format!("{} (limit {})", used.join(" and "), days(limit))) } else { Verdict::fail( resource, format!( "{} (limit {}); deactivate keys that are not in use", idle.join(" and "), days(limit) ), ) }) }) }) } fn console_unused(snapshot: &AwsSnapshot, ctx: &CheckContext) -> Vec<Verdict> { let limit = i64::from(ctx.thresholds.aws.unused_console_days); each_account(snapshot, |account| { each_report_user(account, "no IAM user has a console password", |row, resource| { match console_password(row) { Err(reason) => return Some(Verdict::error(resource, reason)), Ok(false) => return None, Ok(true) => {} } let (since, text) = match row.password_last_used.value() { Some(at) => (*at, format!("{} last signed in {}", row.user, ago(ctx.now, *at))), // `no_information`: never signed in. Steampipe fails a never-used password once it // is older than the limit (Prowler passes it); the password's age is // `password_last_changed`, or the user's if that is missing. None => match row.password_last_changed.value() { Some(at) => ( *at, format!( "{} has never signed in and the password was set {}", row.user, ago(ctx.now, *at) ), ), None => ( row.user_creation_time, format!( "{} has never signed in and was created {}", row.user, ago(ctx.now, row.user_creation_time) ), ), }, }; Some(if days_since(ctx.now, since) > limit { Verdict::fail( resource, format!( "{text} (limit {}); remove the console password if it is not needed", days(limit) ), ) } else { Verdict::pass(resource, format!("{text} (limit {})", days(limit))) }) }) }) } fn single_active_key(snapshot: &AwsSnapshot, _ctx: &CheckContext) -> Vec<Verdict> { each_account(snapshot, |account| { each_report_user(account, "no IAM user has an active access key", |row, resource| { match active_keys(row).count() { 0 => None, 1 => { Some(Verdict::pass(resource, format!("{} has one active access key", row.user))) } _ => Some(Verdict::fail( resource, format!( "both access keys of {} are active; deactivate the one no longer in use", row.user ), )), } }) }) } fn no_unused_setup_key(snapshot: &AwsSnapshot, _ctx: &CheckContext) -> Vec<Verdict> { each_account(snapshot, |account| { each_report_user( account, "no IAM user has both a console password and an active access key", |row, resource| { match console_password(row) { Err(reason) => return Some(Verdict::error(resource, reason)), Ok(false) => return None, Ok(true) => {} } let keys: Vec<_> = active_keys(row).collect(); if keys.is_empty() { return None; } // Prowler `iam_user_no_setup_initial_access_key`: an active key whose // last_used_date is `N/A` on a console user was most likely created with the user // and never needed. let unused: Vec<String> = keys .iter() .filter(|(_, key)| key.last_used_date.value().is_none()) .map(|(number, _)| format!("access key {number}")) .collect(); Some(if unused.is_empty() { Verdict::pass( resource, format!( "every active access key of console user {} has been used", row.user ), ) } else { Verdict::fail( resource, format!( "console user {} holds {} that has never been used; delete it", row.user, unused.join(" and ") ), ) }) }, ) }) } /// Runs `judge` over the IAM-user rows of the account's credential report (root is never among /// them). `judge` returns `None` for a user outside the check's population; when no user is in /// it, one `not_applicable` verdict says `nobody`. fn each_report_user( account: &AwsAccount, nobody: &str, judge: impl Fn(&CredentialReportRow, String) -> Option<Verdict>, ) -> Vec<Verdict> { let report = match need(account, PART_CREDENTIAL_REPORT, account.credential_report.as_ref())?;
+            match need(account, PART_CREDENTIAL_REPORT, account.credential_report.as_ref()) {
+                Ok(CredentialReport { root: Some(row), .. }) => {
+                    return Ok(vec![judge_root_use(resource, row, limit, ctx.now)]);
+                }
+                Ok(_) => "the credential report has no <root_account> row".to_owned(),
+                Err(verdict) => verdict.reason,
+            };
+        // Without the root row the summary can still prove root unusable: no password, no keys
+        // (as after centralised root access removed root's credentials). It has no last-use date.
+        let summary = account
+            .account_summary
+            .as_ref()
+            .filter(|_| account.gap(PART_ACCOUNT_SUMMARY).is_none());
+        if let Some(summary) = summary
+            && summary.account_password_present == Some(false)
+            && summary.account_access_keys_present == Some(false)
+        {
+            return Ok(vec![Verdict::pass(
+                resource,
+                format!(
+                    "the root user has no password and no access keys (GetAccountSummary), so it cannot be used; {why_no_row}"
+                ),
+            )]);
+        }
+        Ok(vec![Verdict::error(
+            resource,
+            format!(
+                "{why_no_row}, so root's last use cannot be judged (GetAccountSummary records no last use)"
+            ),
+        )])
+    })
+}
+
+fn judge_root_use(
+    resource: String,
+    row: &CredentialReportRow,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> Verdict {
+    let uses = [
+        ("console sign-in", &row.password_last_used),
+        ("access key 1", &row.access_key_1.last_used_date),
+        ("access key 2", &row.access_key_2.last_used_date),
+    ];
+    let latest = uses
+        .into_iter()
+        .filter_map(|(how, cell)| cell.value().map(|at| (how, *at)))
+        .max_by_key(|(_, at)| *at);
+    let Some((how, at)) = latest else {
+        return Verdict::pass(
+            resource,
+            "the root user has no recorded use in the credential report",
+        );
+    };
+    // Whole days, as Prowler's `iam_avoid_root_usage` (`(now - last).days <= maximum_access_days`):
+    // with the default 1, a use 1 day 23 hours ago still fails.
+    if days_since(now, at) <= i64::from(limit) {
+        Verdict::fail(
+            resource,
+            format!(
+                "the root user was used {} ({how}), within the last {}; use IAM roles or IAM Identity Center for daily work",
+                ago(now, at),
+                days(i64::from(limit))
+            ),
+        )
+    } else {
+        Verdict::pass(resource, format!("the root user was last used {} ({how})", ago(now, at)))
+    }
+}
+
+/// The report's root row, when the report and the row are both there.
+fn root_row(account: &AwsAccount) -> Option<&CredentialReportRow> {
+    account
+        .credential_report
+        .as_ref()
+        .filter(|_| account.gap(PART_CREDENTIAL_REPORT).is_none())
+        .and_then(|report| report.root.as_ref())
+}
+
+/// Names the summary entry a root verdict rests on, and says so when the credential report
+/// cannot corroborate it.
+fn summary_basis(account: &AwsAccount, key: &str) -> String {
+    if root_row(account).is_some() {
+        format!(" (GetAccountSummary {key})")
+    } else if account.credential_report.is_some() && account.gap(PART_CREDENTIAL_REPORT).is_none() {
+        format!(" (GetAccountSummary {key} alone: the credential report has no <root_account> row)")
+    } else {
+        format!(" (GetAccountSummary {key} alone: the credential report is unavailable)")
+    }
+}
+
+fn missing_summary_key(key: &str) -> String {
+    format!("GetAccountSummary returned no {key} entry, so the root user cannot be judged")
+}
+
+// ---------------------------------------------------------------------------------------------
+// IAM users, from the credential report
+
+fn console_users_mfa(snapshot: &AwsSnapshot, _ctx: &CheckContext) -> Vec<Verdict> {
+    each_account(snapshot, |account| {
+        each_report_user(account, "no IAM user has a console password", |row, resource| {
+            match console_password(row) {
+                Err(reason) => Some(Verdict::error(resource, reason)),
+                Ok(false) => None,
+                Ok(true) if row.mfa_active => Some(Verdict::pass(
+                    resource,
+                    format!("{} has a console password and MFA enabled", row.user),
+                )),
+                Ok(true) => Some(Verdict::fail(
+                    resource,
+                    format!(
+                        "{} has a console password and no MFA device; enable MFA or remove the password",
+                        row.user
+                    ),
+                )),
+            }
+        })
+    })
+}
+
+fn access_keys_rotated(snapshot: &AwsSnapshot, ctx: &CheckContext) -> Vec<Verdict> {
+    let limit = i64::from(ctx.thresholds.aws.key_max_age_days);
+    each_account(snapshot, |account| {
+        each_report_user(account, "no IAM user has an active access key", |row, resource| {
+            let mut overdue = Vec::new();
+            let mut current = Vec::new();
+            // Inactive keys are skipped (Steampipe `iam_user_access_key_age_90`, Prowler): they
+            // cannot sign requests, and reactivating one shows up here again.
+            for (number, key) in active_keys(row) {
+                let Some(rotated) = key.last_rotated.value() else {
+                    return Some(unknown_key_date(resource, number, &key.last_rotated));
+                };
+                // `> limit` whole days, as Prowler (`.days > 90`).
+                let text =
+                    format!("access key {number} was last rotated {}", ago(ctx.now, *rotated));
+                if days_since(ctx.now, *rotated) > limit {
+                    overdue.push(text)
+                } else {
+                    current.push(text)
+                }
+            }
+            if overdue.is_empty() && current.is_empty() {
+                return None;
+            }
+            Some(if overdue.is_empty() {
+                Verdict::pass(
+                    resource,
+                    format!("{} (limit {})", current.join(" and "), days(limit)),
+                )
+            } else {
+                Verdict::fail(
+                    resource,
+                    format!("{} (limit {}); rotate it", overdue.join(" and "), days(limit)),
+                )
+            })
+        })
+    })
+}
+
+fn access_keys_unused(snapshot: &AwsSnapshot, ctx: &CheckContext) -> Vec<Verdict> {
+    let limit = i64::from(ctx.thresholds.aws.unused_key_days);
+    each_account(snapshot, |account| {
+        each_report_user(account, "no IAM user has an active access key", |row, resource| {
+            let mut idle = Vec::new();
+            let mut used = Vec::new();
+            for (number, key) in active_keys(row) {
+                let (since, text) = match key.last_used_date.value() {
+                    Some(at) => {
+                        (*at, format!("access key {number} was last used {}", ago(ctx.now, *at)))
+                    }
+                    // `N/A`: never used (or not since 2015-04-22). Steampipe's
+                    // `iam_user_access_key_unused_45` fails such a key once it is older than the
+                    // limit; Prowler skips it. We follow Steampipe (checks.md §6): an unused
+                    // credential is exposure whatever its age.
+                    None => match key.last_rotated.value() {
+                        Some(at) => (
+                            *at,
+                            format!(
+                                "access key {number} has never been used and was created {}",
+                                ago(ctx.now, *at)
+                            ),
+                        ),
+                        None => return Some(unknown_key_date(resource, number, &key.last_rotated)),
+                    },
+                };
+                if days_since(ctx.now, since) > limit { idle.push(text) } else { used.push(text) }
+            }
+            if idle.is_empty() && used.is_empty() {
+                return None;
+            }
+            Some(if idle.is_empty() {
+                Verdict::pass(resource, format!("{} (limit {})", used.join(" and "), days(limit)))
+            } else {
+                Verdict::fail(
+                    resource,
+                    format!(
+                        "{} (limit {}); deactivate keys that are not in use",
+                        idle.join(" and "),
+                        days(limit)
+                    ),
+                )
+            })
+        })
+    })
+}
+
+fn console_unused(snapshot: &AwsSnapshot, ctx: &CheckContext) -> Vec<Verdict> {
+    let limit = i64::from(ctx.thresholds.aws.unused_console_days);
+    each_account(snapshot, |account| {
+        each_report_user(account, "no IAM user has a console password", |row, resource| {
+            match console_password(row) {
+                Err(reason) => return Some(Verdict::error(resource, reason)),
+                Ok(false) => return None,
+                Ok(true) => {}
+            }
+            let (since, text) = match row.password_last_used.value() {
+                Some(at) => (*at, format!("{} last signed in {}", row.user, ago(ctx.now, *at))),
+                // `no_information`: never signed in. Steampipe fails a never-used password once it
+                // is older than the limit (Prowler passes it); the password's age is
+                // `password_last_changed`, or the user's if that is missing.
+                None => match row.password_last_changed.value() {
+                    Some(at) => (
+                        *at,
+                        format!(
+                            "{} has never signed in and the password was set {}",
+                            row.user,
+                            ago(ctx.now, *at)
+                        ),
+                    ),
+                    None => (
+                        row.user_creation_time,
+                        format!(
+                            "{} has never signed in and was created {}",
+                            row.user,
+                            ago(ctx.now, row.user_creation_time)
+                        ),
+                    ),
+                },
+            };
+            Some(if days_since(ctx.now, since) > limit {
+                Verdict::fail(
+                    resource,
+                    format!(
+                        "{text} (limit {}); remove the console password if it is not needed",
+                        days(limit)
+                    ),
+                )
+            } else {
+                Verdict::pass(resource, format!("{text} (limit {})", days(limit)))
+            })
+        })
+    })
+}
+
+fn single_active_key(snapshot: &AwsSnapshot, _ctx: &CheckContext) -> Vec<Verdict> {
+    each_account(snapshot, |account| {
+        each_report_user(account, "no IAM user has an active access key", |row, resource| {
+            match active_keys(row).count() {
+                0 => None,
+                1 => {
+                    Some(Verdict::pass(resource, format!("{} has one active access key", row.user)))
+                }
+                _ => Some(Verdict::fail(
+                    resource,
+                    format!(
+                        "both access keys of {} are active; deactivate the one no longer in use",
+                        row.user
+                    ),
+                )),
+            }
+        })
+    })
+}
+
+fn no_unused_setup_key(snapshot: &AwsSnapshot, _ctx: &CheckContext) -> Vec<Verdict> {
+    each_account(snapshot, |account| {
+        each_report_user(
+            account,
+            "no IAM user has both a console password and an active access key",
+            |row, resource| {
+                match console_password(row) {
+                    Err(reason) => return Some(Verdict::error(resource, reason)),
+                    Ok(false) => return None,
+                    Ok(true) => {}
+                }
+                let keys: Vec<_> = active_keys(row).collect();
+                if keys.is_empty() {
+                    return None;
+                }
+                // Prowler `iam_user_no_setup_initial_access_key`: an active key whose
+                // last_used_date is `N/A` on a console user was most likely created with the user
+                // and never needed.
+                let unused: Vec<String> = keys
+                    .iter()
+                    .filter(|(_, key)| key.last_used_date.value().is_none())
+                    .map(|(number, _)| format!("access key {number}"))
+                    .collect();
+                Some(if unused.is_empty() {
+                    Verdict::pass(
+                        resource,
+                        format!(
+                            "every active access key of console user {} has been used",
+                            row.user
+                        ),
+                    )
+                } else {
+                    Verdict::fail(
+                        resource,
+                        format!(
+                            "console user {} holds {} that has never been used; delete it",
+                            row.user,
+                            unused.join(" and ")
+                        ),
+                    )
+                })
+            },
+        )
+    })
+}
+
+/// Runs `judge` over the IAM-user rows of the account's credential report (root is never among
+/// them). `judge` returns `None` for a user outside the check's population; when no user is in
+/// it, one `not_applicable` verdict says `nobody`.
+fn each_report_user(
+    account: &AwsAccount,
+    nobody: &str,
+    judge: impl Fn(&CredentialReportRow, String) -> Option<Verdict>,
+) -> Result<Vec<Verdict>, Verdict> {
+    let report = need(account, PART_CREDENTIAL_REPORT, account.credential_report.as_ref())?;
     if report.users.is_empty() {
-        return vec![Verdict::not_applicable(account.resource(), "the account has no IAM users")];
+        return Ok(vec![Verdict::not_applicable(
+            account.resource(),
+            "the account has no IAM users",
+        )]);
     }
     let verdicts: Vec<Verdict> = report
         .users
@@ -299,9 +633,9 @@ fn root_not_used(snapshot: &AwsSnapshot, ctx: &CheckContext) -> Vec<Verdict> {
         .filter_map(|row| judge(row, user_resource(account, &row.user)))
         .collect();
     if verdicts.is_empty() {
-        vec![Verdict::not_applicable(account.resource(), nobody)]
+        Ok(vec![Verdict::not_applicable(account.resource(), nobody)])
     } else {
-        verdicts
+        Ok(verdicts)
     }
 }
 
@@ -322,16 +656,12 @@ fn active_keys(row: &CredentialReportRow) -> impl Iterator<Item = (u8, &AccessKe
     row.access_keys().into_iter().filter(|(_, key)| key.active)
 }
 
-fn unknown_key_date(
-    resource: String,
-    number: u8,
-    column: &str,
-    cell: &ReportCell<DateTime<Utc>>,
-) -> Verdict {
+/// An active key without a `last_rotated` date: its age, and so the verdict, is unknown.
+fn unknown_key_date(resource: String, number: u8, cell: &ReportCell<DateTime<Utc>>) -> Verdict {
     Verdict::error(
         resource,
         format!(
-            "access key {number} is active but access_key_{number}_{column} is {}, so its age is unknown",
+            "access key {number} is active but access_key_{number}_last_rotated is {}, so its age is unknown",
             cell.sentinel().unwrap_or("missing")
         ),
     )
@@ -352,10 +682,10 @@ fn admin_users_mfa(snapshot: &AwsSnapshot, _ctx: &CheckContext) -> Vec<Verdict> 
         let details =
             need(account, PART_AUTHORIZATION_DETAILS, account.authorization_details.as_ref())?;
         if details.users.is_empty() {
-            return vec![Verdict::not_applicable(
+            return Ok(vec![Verdict::not_applicable(
                 account.resource(),
                 "the account has no IAM users",
-            )];
+            )]);
         }
         let report = need(account, PART_CREDENTIAL_REPORT, account.credential_report.as_ref())?;
         let rows: HashMap<&str, &CredentialReportRow> =
@@ -408,7 +738,7 @@ fn admin_users_mfa(snapshot: &AwsSnapshot, _ctx: &CheckContext) -> Vec<Verdict> 
                 "no IAM user has administrator access (AdministratorAccess or a policy allowing *:*, directly or through a group)",
             ));
         }
-        verdicts
+        Ok(verdicts)
     })
 }
 
@@ -516,7 +846,7 @@ fn no_star_star_policies(snapshot: &AwsSnapshot, _ctx: &CheckContext) -> Vec<Ver
                 "the account has no attached customer managed policies and no inline policies",
             ));
         }
-        verdicts
+        Ok(verdicts)
     })
 }
 
@@ -542,13 +872,20 @@ fn judge_document(resource: String, label: String, document: &Value) -> Verdict 
 fn each_gaad_user(
     account: &AwsAccount,
     judge: impl Fn(&IamUser, String) -> Verdict,
-) -> Vec<Verdict> {
+) -> Result<Vec<Verdict>, Verdict> {
     let details =
         need(account, PART_AUTHORIZATION_DETAILS, account.authorization_details.as_ref())?;
     if details.users.is_empty() {
-        return vec![Verdict::not_applicable(account.resource(), "the account has no IAM users")];
+        return Ok(vec![Verdict::not_applicable(
+            account.resource(),
+            "the account has no IAM users",
+        )]);
     }
-    details.users.iter().map(|user| judge(user, user_resource(account, &user.user_name))).collect()
+    Ok(details
+        .users
+        .iter()
+        .map(|user| judge(user, user_resource(account, &user.user_name)))
+        .collect())
 }
 
 /// Groups and customer managed policies of one account, by name and ARN.
@@ -747,7 +1084,7 @@ fn password_policy(snapshot: &AwsSnapshot, ctx: &CheckContext) -> Vec<Verdict> {
         let policy = need(account, PART_PASSWORD_POLICY, account.password_policy.as_ref())?;
         let resource = account.resource();
         let wanted = wanted_policy(thresholds);
-        vec![match policy {
+        Ok(vec![match policy {
             AccountPasswordPolicy::NotSet => Verdict::fail(
                 resource,
                 format!(
@@ -768,7 +1105,7 @@ fn password_policy(snapshot: &AwsSnapshot, ctx: &CheckContext) -> Vec<Verdict> {
                     )
                 }
             }
-        }]
+        }])
     })
 }
 
@@ -827,7 +1164,7 @@ fn support_role(snapshot: &AwsSnapshot, _ctx: &CheckContext) -> Vec<Verdict> {
         let roles =
             need(account, PART_SUPPORT_ACCESS_ROLES, account.support_access_roles.as_ref())?;
         let resource = account.resource();
-        vec![if roles.is_empty() {
+        Ok(vec![if roles.is_empty() {
             Verdict::fail(
                 resource,
                 "no IAM role has the AWSSupportAccess policy; create one so incidents can be raised with AWS Support",
@@ -838,15 +1175,17 @@ fn support_role(snapshot: &AwsSnapshot, _ctx: &CheckContext) -> Vec<Verdict> {
                 resource,
                 format!("AWSSupportAccess is attached to role {}", names.join(", ")),
             )
-        }]
+        }])
     })
 }
 
 // ---------------------------------------------------------------------------------------------
 // Shared
 
-/// Judges every account; adds one error per snapshot-wide gap. A snapshot without accounts is an
-/// error, not "nothing to judge": some account was configured, or there would be no snapshot.
+/// Judges every account and adds one error per snapshot-wide gap. `judge` returns the account's
+/// verdicts (never none), or, through `?` on [`need`], the one error saying which part is missing.
+/// A snapshot without accounts is an error, not "nothing to judge": the collector was configured
+/// with some account, or there would be no snapshot.
 fn each_account(
     snapshot: &AwsSnapshot,
     judge: impl Fn(&AwsAccount) -> Result<Vec<Verdict>, Verdict>,
@@ -862,7 +1201,10 @@ fn each_account(
         })
         .collect();
     verdicts.extend(
-        snapshot.accounts.iter().flat_map(|account| judge(account).unwrap_or_else(|verdict| vec![verdict])),
+        snapshot
+            .accounts
+            .iter()
+            .flat_map(|account| judge(account).unwrap_or_else(|verdict| vec![verdict])),
     );
     if verdicts.is_empty() {
         verdicts.push(Verdict::error(

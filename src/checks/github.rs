@@ -1364,7 +1364,7 @@ mod tests {
     use crate::checks::Outcome::{Error, Fail, NotApplicable as NA, Pass};
     use crate::integrations::Gaps;
     use crate::integrations::github::{
-        Collaborator, DependabotAlert, PART_MEMBERS_2FA, RecentCommit, SecretScanningAlert,
+        Collaborator, DependabotAlert, RecentCommit, SecretScanningAlert,
     };
     use chrono::TimeDelta;
 

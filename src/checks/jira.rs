@@ -1,6 +1,7 @@
 //! Jira checks: Kushim's own remediation tickets are closed by their due date
 //! (shared/reference/checks.md §4.2 and §6, `jira.remediation_sla`).
 
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::checks::{CheckContext, CheckDef, Judge, Verdict};
@@ -60,7 +61,7 @@ fn remediation_sla(snapshot: &JiraSnapshot, ctx: &CheckContext) -> Vec<Verdict> 
     verdicts
 }
 
-fn judge_ticket(ticket: &JiraTicket, today: chrono::NaiveDate, grace: i64) -> Verdict {
+fn judge_ticket(ticket: &JiraTicket, today: NaiveDate, grace: i64) -> Verdict {
     let resource = format!("jira-issue:{}", ticket.key);
     let status = &ticket.status;
     // Kushim sets a due date on every ticket it opens (severity SLA), so a missing one was removed

@@ -1213,7 +1213,7 @@ mod tests {
                     "weak factors pass when accepted",
                     org().with_user(user("dave").factors(&["sms"])),
                     ctx_with(|t| t.accept_weak_factors = true),
-                    &[(Pass, "accepted by okta.accept_weak_factors")],
+                    &[(Pass, "accepted by checks.okta.accept_weak_factors")],
                 ),
                 row(
                     "an unlisted factor type fails",

@@ -1,12 +1,12 @@
 //! A generated AWS organisation for the evaluation benchmark and demos: [`generated`] builds an
 //! [`AwsSnapshot`] of about the requested number of IAM resources (users, groups, roles and
-//! customer managed policies), spread over accounts of about a thousand each.
+//! customer managed policies), spread over accounts of about 500 each.
 //!
 //! Everything follows from indexes, so the same size always gives the same snapshot, and the mix
 //! of good and bad configuration is fixed: every 7th user lacks MFA, every 11th holds two active
 //! keys, every 10th policy allows `*:*`, every 3rd account has no password policy, and so on.
-//! Dates are laid out before [`reference_time`]; judge the snapshot at that time
-//! (`CheckContext::new(reference_time())`) to get the intended mix.
+//! Dates are laid out before [`as_of`]; judge the snapshot at that time
+//! (`CheckContext::new(as_of())`) to get the intended mix.
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
@@ -20,14 +20,15 @@ use crate::integrations::aws::{
 };
 
 /// IAM resources (users, groups, roles, customer managed policies) per generated account.
-const ACCOUNT_SIZE: usize = 1_000;
+const ACCOUNT_SIZE: usize = 500;
 
 const ADMINISTRATOR_ACCESS: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 const SUPPORT_ACCESS: &str = "arn:aws:iam::aws:policy/AWSSupportAccess";
 
-/// The time the generated organisation describes: 2025-06-01 12:00 UTC.
-pub fn reference_time() -> DateTime<Utc> {
-    DateTime::UNIX_EPOCH + Duration::seconds(1_748_779_200)
+/// The moment the generated organisation describes: 2025-06-01T00:00:00Z (as the other
+/// generators), so one `CheckContext` judges the whole generated org.
+pub fn as_of() -> DateTime<Utc> {
+    DateTime::UNIX_EPOCH + Duration::seconds(1_748_736_000)
 }
 
 /// A synthetic organisation of about `resources` IAM resources.
@@ -48,7 +49,7 @@ pub fn generated(resources: usize) -> AwsSnapshot {
 
 fn account(index: usize, budget: usize) -> AwsAccount {
     let id = format!("{:012}", 210_000_000_000_usize + index);
-    let now = reference_time();
+    let now = as_of();
     let group_count = (budget / 25).max(1);
     let policy_count = (budget / 10).max(1);
     let role_count = (budget / 10).max(1);
@@ -208,7 +209,7 @@ fn user_name(j: usize) -> String {
 }
 
 fn user_created(j: usize) -> DateTime<Utc> {
-    reference_time() - days(120 + j % 400)
+    as_of() - days(120 + j % 400)
 }
 
 fn days(count: usize) -> Duration {
@@ -216,7 +217,7 @@ fn days(count: usize) -> Duration {
 }
 
 fn user_row(id: &str, j: usize) -> CredentialReportRow {
-    let now = reference_time();
+    let now = as_of();
     let created = user_created(j);
     let console = !j.is_multiple_of(3);
     let key_1 = match j % 4 {
@@ -278,7 +279,7 @@ fn user_row(id: &str, j: usize) -> CredentialReportRow {
 }
 
 fn root_row(id: &str, index: usize, mfa: bool, keys: bool) -> CredentialReportRow {
-    let now = reference_time();
+    let now = as_of();
     CredentialReportRow {
         user: "<root_account>".to_owned(),
         arn: format!("arn:aws:iam::{id}:root"),
@@ -421,7 +422,7 @@ mod tests {
                 "asked for {requested} resources, got {count}"
             );
         }
-        assert_eq!(generated(10_000).accounts.len(), 10);
+        assert_eq!(generated(10_000).accounts.len(), 20);
     }
 
     #[test]
@@ -430,9 +431,18 @@ mod tests {
     }
 
     #[test]
+    fn survives_a_json_round_trip() {
+        // Snapshots are stored as JSON in the evidence ledger and read back for judging.
+        let snapshot = generated(1_200);
+        let json = serde_json::to_string(&snapshot).expect("serialises");
+        let back: AwsSnapshot = serde_json::from_str(&json).expect("deserialises");
+        assert_eq!(back, snapshot);
+    }
+
+    #[test]
     fn every_check_finds_both_passes_and_failures() {
         let snapshot = generated(10_000);
-        let ctx = CheckContext::new(reference_time());
+        let ctx = CheckContext::new(as_of());
         for check in CHECKS {
             let Judge::Aws(run) = check.judge else { panic!("{} is not an AWS check", check.id) };
             let verdicts = run(&snapshot, &ctx);

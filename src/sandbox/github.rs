@@ -35,9 +35,11 @@ pub fn generated(resources: usize) -> GitHubSnapshot {
     GitHubSnapshot {
         org: ORG.to_string(),
         settings: Some(OrgSettings {
-            two_factor_requirement_enabled: Some(true),
+            // Not required, which is how members without 2FA can exist: GitHub removes them from
+            // organisations that require it.
+            two_factor_requirement_enabled: Some(false),
             default_repository_permission: Some(BasePermission::Read),
-            // One org-level finding: members may create public repositories.
+            // Another organisation-level finding.
             members_can_create_public_repositories: Some(true),
         }),
         members: Some((0..members).map(member).collect()),
@@ -67,12 +69,12 @@ fn days_ago(days: usize) -> DateTime<Utc> {
 }
 
 /// Every 50th member is an owner (so a large organisation has too many); every 11th has no
-/// audit-log event; the rest were last active 0–399 days ago.
+/// audit-log event; the rest were last active 0–239 days ago.
 fn member(i: usize) -> Member {
     Member {
         login: login(i),
         role: if i.is_multiple_of(50) { OrgRole::Admin } else { OrgRole::Member },
-        last_active: (i % 11 != 10).then(|| days_ago(i * 37 % 400)),
+        last_active: (i % 11 != 10).then(|| days_ago(i * 37 % 240)),
     }
 }
 
@@ -229,10 +231,10 @@ fn ruleset(i: usize, enforcement: RulesetEnforcement) -> Ruleset {
     }
 }
 
-/// Commit `j` of repository `i`: every fifth by a bot; every 13th (by index sum) not approved,
+/// Commit `j` of repository `i`: every fifth by a bot; every 37th (by index sum) not approved,
 /// half of those pushed without a pull request.
 fn commit(i: usize, j: usize) -> RecentCommit {
-    let approved = !(i + j).is_multiple_of(13);
+    let approved = !(i + j).is_multiple_of(37);
     let seed = (i as u64)
         .wrapping_mul(1_000_003)
         .wrapping_add(j as u64)

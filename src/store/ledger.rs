@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use sqlx::{Any, QueryBuilder, Row, any::AnyRow};
+use sqlx::{Row, any::AnyRow};
 
 use super::{
     QueryContext, Store, StoreError, advance_chain_head,
@@ -188,11 +188,14 @@ impl Store {
             let (first_seq, mut prev_hash) = claim_chain_positions(&mut tx, "findings", count).await?;
             let mut seq = first_seq;
             for chunk in findings.chunks(FINDINGS_PER_INSERT) {
-                let mut insert: QueryBuilder<Any> = QueryBuilder::new(
+                let sql = multi_row_insert(
                     "INSERT INTO findings (seq, evaluation_seq, check_id, outcome, resource, reason, \
-                     observed_at, prev_hash, record_hash) ",
+                     observed_at, prev_hash, record_hash) VALUES ",
+                    9,
+                    chunk.len(),
                 );
-                insert.push_values(chunk, |mut row, finding| {
+                let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for finding in chunk {
                     let observed_at = to_unix(finding.observed_at);
                     let content = canonical_json(&finding_content(
                         evaluation_seq,
@@ -203,19 +206,20 @@ impl Store {
                         observed_at,
                     ));
                     let hash = record_hash("findings", seq, &prev_hash, &content);
-                    row.push_bind(seq)
-                        .push_bind(evaluation_seq)
-                        .push_bind(finding.check_id.clone())
-                        .push_bind(finding.outcome.as_str())
-                        .push_bind(finding.resource.clone())
-                        .push_bind(finding.reason.clone())
-                        .push_bind(observed_at)
-                        .push_bind(prev_hash.clone())
-                        .push_bind(hash.clone());
+                    insert = insert
+                        .bind(seq)
+                        .bind(evaluation_seq)
+                        .bind(finding.check_id.clone())
+                        .bind(finding.outcome.as_str())
+                        .bind(finding.resource.clone())
+                        .bind(finding.reason.clone())
+                        .bind(observed_at)
+                        .bind(prev_hash.clone())
+                        .bind(hash.clone());
                     prev_hash = hash;
                     seq += 1;
-                });
-                insert.build().execute(&mut *tx).await.context("append findings")?;
+                }
+                insert.execute(&mut *tx).await.context("append findings")?;
             }
             advance_chain_head(&mut tx, "findings", &prev_hash).await?;
         }
@@ -262,4 +266,30 @@ fn finding_from_row(row: &AnyRow) -> Result<Finding, StoreError> {
         reason: row.get(3),
         observed_at: from_unix(row.get(4)),
     })
+}
+
+/// `prefix` followed by `rows` groups of `columns` numbered placeholders: `($1, $2), ($3, $4)`.
+/// Written by hand because sqlx's `QueryBuilder` emits `?` for the `Any` driver, which
+/// PostgreSQL rejects.
+fn multi_row_insert(prefix: &str, columns: usize, rows: usize) -> String {
+    let mut sql = String::from(prefix);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", row * columns + column + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn multi_row_inserts_number_placeholders_across_rows() {
+        assert_eq!(super::multi_row_insert("INSERT INTO t (a, b) VALUES ", 2, 2), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
+    }
 }
