@@ -8,7 +8,7 @@ mod support;
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use kushim::{
     config::{Config, Exclusion},
     controls::ControlState,
@@ -78,8 +78,9 @@ fn main() {
     libtest_mimic::run(&args, trials).exit();
 }
 
+/// Shortly after the moment the generated organisation describes.
 fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()
+    sandbox::as_of() + TimeDelta::hours(9)
 }
 
 fn evidence(source: &str, n: i64) -> NewEvidence {

@@ -11,6 +11,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
+use super::as_of;
 use crate::integrations::Gaps;
 use crate::integrations::aws::{
     AccessKeyColumns, AccountPasswordPolicy, AccountSummary, AttachedPolicy, AuthorizationDetails,
@@ -25,11 +26,6 @@ const ACCOUNT_SIZE: usize = 500;
 const ADMINISTRATOR_ACCESS: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 const SUPPORT_ACCESS: &str = "arn:aws:iam::aws:policy/AWSSupportAccess";
 
-/// The moment the generated organisation describes: 2025-06-01T00:00:00Z (as the other
-/// generators), so one `CheckContext` judges the whole generated org.
-pub fn as_of() -> DateTime<Utc> {
-    DateTime::UNIX_EPOCH + Duration::seconds(1_748_736_000)
-}
 
 /// A synthetic organisation of about `resources` IAM resources.
 pub fn generated(resources: usize) -> AwsSnapshot {

@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::as_of;
 use crate::integrations::github::{
     AlertSeverity, BasePermission, BypassActor, ClassicProtection, ClassicRule, Collaborator,
     DefaultBranch, DependabotAlert, GitHubSnapshot, Member, OrgRole, OrgSettings, RecentCommit,
@@ -22,10 +23,6 @@ pub const ORG: &str = "acme";
 /// benchmark's memory.
 const COMMITS_PER_BRANCH: usize = 10;
 
-/// The instant the synthetic data describes: 2026-06-01T00:00:00Z.
-pub fn observed_at() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_780_272_000, 0).unwrap_or_default()
-}
 
 /// A synthetic organisation with `resources` judged resources in total: one member for every
 /// five resources (at least one), repositories for the rest.
@@ -65,7 +62,7 @@ fn login(i: usize) -> String {
 }
 
 fn days_ago(days: usize) -> DateTime<Utc> {
-    observed_at() - TimeDelta::days(days as i64)
+    as_of() - TimeDelta::days(days as i64)
 }
 
 /// Every 50th member is an owner (so a large organisation has too many); every 11th has no
@@ -271,7 +268,7 @@ mod tests {
     #[test]
     fn every_check_finds_something_and_the_whole_run_both_passes_and_fails() {
         let snapshot = generated(2_000);
-        let ctx = CheckContext::new(observed_at());
+        let ctx = CheckContext::new(as_of());
         let mut outcomes = Vec::new();
         for check in CHECKS {
             let Judge::GitHub(judge) = check.judge else {

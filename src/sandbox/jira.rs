@@ -3,14 +3,11 @@
 //! every 23rd without a due date, the rest due within the next weeks). Dates are relative to
 //! [`as_of`]; judge it with `CheckContext::new(as_of())`.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 
+use super::as_of;
 use crate::integrations::jira::{JiraSnapshot, JiraTicket, StatusCategory};
 
-/// The moment the synthetic project describes: 2025-06-01T00:00:00Z.
-pub fn as_of() -> DateTime<Utc> {
-    DateTime::UNIX_EPOCH + TimeDelta::seconds(1_748_736_000)
-}
 
 /// A project with `resources` Kushim tickets.
 pub fn generated(resources: usize) -> JiraSnapshot {

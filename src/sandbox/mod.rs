@@ -8,12 +8,19 @@ pub mod jira;
 pub mod okta;
 pub mod slack;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 
 use crate::integrations::{Snapshot, Source};
 
+/// The moment every generated organisation describes; judge it at (or shortly after) this time
+/// to get the intended mix of good and bad configurations.
+pub fn as_of() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 6, 1, 0, 0, 0).single().expect("a valid date")
+}
+
 /// A whole organisation of about `resources` resources, split the way a typical startup's
 /// systems are: most identities in Okta, then GitHub, AWS IAM, Slack and a few Jira tickets.
+/// Its data describes [`as_of`]; `observed_at` is when it is said to have been collected.
 pub fn generated_org(resources: usize, observed_at: DateTime<Utc>) -> Snapshot {
     let share = |percent: usize| (resources * percent / 100).max(1);
     Snapshot {

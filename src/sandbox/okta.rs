@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::as_of;
 use crate::integrations::okta::{
     AccessPolicy, AccessRule, AdminRole, ApiToken, AppAssignment, Factor, FactorMode, FactorStatus,
     LifecycleStatus, LogStream, OktaAdmin, OktaPipeline, OktaSnapshot, OktaUser,
@@ -16,10 +17,6 @@ use crate::integrations::okta::{
     SignOnRule, TokenNetwork, UserStatus,
 };
 
-/// The moment the synthetic org describes: 2025-06-01T00:00:00Z.
-pub fn as_of() -> DateTime<Utc> {
-    DateTime::UNIX_EPOCH + TimeDelta::seconds(1_748_736_000)
-}
 
 fn days_ago(days: i64) -> DateTime<Utc> {
     as_of() - TimeDelta::days(days)

@@ -21,7 +21,7 @@ use std::{fmt, path::Path, str::FromStr};
 
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::{
-    AnyConnection, AnyPool, Row,
+    AnyConnection, AnyPool, Connection, Row,
     any::{AnyPoolOptions, install_default_drivers},
     migrate::Migrator,
 };
@@ -175,11 +175,15 @@ impl Store {
     pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
         install_default_drivers();
         let backend = url.backend();
+        let connect_error = |source| StoreError::Connect { url: url.to_string(), source };
+        // One direct connection first: a pool retries a refused connection until its acquire
+        // timeout, and a person typing `kushim status` should hear at once why it failed.
+        AnyConnection::connect(url.expose()).await.map_err(connect_error)?.close().await.map_err(connect_error)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
             .connect(url.expose())
             .await
-            .map_err(|source| StoreError::Connect { url: url.to_string(), source })?;
+            .map_err(connect_error)?;
         if backend == Backend::Sqlite {
             // WAL lets readers (chat commands) proceed while a collection writes; the setting is
             // stored in the file, so once is enough.

@@ -1,0 +1,238 @@
+//! The `kushim` binary as a new user meets it: a fresh directory, no configuration, an embedded
+//! SQLite file.
+
+use std::{path::Path, process::Command};
+
+use serde_json::Value;
+
+/// One user's working directory and the binary run inside it.
+struct Kushim {
+    dir: tempfile::TempDir,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Kushim {
+    fn in_fresh_directory() -> Kushim {
+        Kushim { dir: tempfile::tempdir().expect("a temporary directory") }
+    }
+
+    fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_with_env(args, &[])
+    }
+
+    fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kushim"));
+        command.args(args).current_dir(self.dir.path()).env_remove("DATABASE_URL").env_remove("KUSHIM_CONFIG");
+        command.env("KUSHIM_ACTOR", "alice");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let output = command.output().expect("kushim runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs a command that must succeed and print JSON.
+    fn json(&self, args: &[&str]) -> Value {
+        let run = self.run(args);
+        assert_eq!(run.code, 0, "kushim {args:?} failed: {}", run.stderr);
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("kushim {args:?} printed no JSON ({e}): {}", run.stdout))
+    }
+
+    /// Edits the database by hand, as someone with a sqlite3 shell would.
+    fn tamper(&self, statement: &str) {
+        let url = format!("sqlite://{}", self.path("kushim.db").display());
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+            sqlx::any::install_default_drivers();
+            let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+            let done = sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())).execute(&pool).await.unwrap();
+            assert_eq!(done.rows_affected(), 1, "{statement}");
+            pool.close().await;
+        });
+    }
+}
+
+impl Run {
+    fn assert_fails_with(&self, code: i32, message: &str) {
+        assert_eq!(self.code, code, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert!(self.stderr.contains(message), "{message:?} not in stderr: {}", self.stderr);
+    }
+}
+
+fn states(view: &Value) -> Vec<String> {
+    view["controls"].as_array().unwrap().iter().map(|c| c["state"].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn a_fresh_directory_shows_all_64_controls_honestly_without_evidence() {
+    let kushim = Kushim::in_fresh_directory();
+    let status = kushim.json(&["status", "--json"]);
+    assert_eq!(status["controls"], 64);
+    assert_eq!(status["score"], 0.0);
+    assert_eq!(status["has_collected_evidence"], false);
+    let no_evidence = status["states"]["no_evidence"].as_u64().unwrap();
+    let manual_due = status["states"]["manual_due"].as_u64().unwrap();
+    assert_eq!(no_evidence + manual_due, 64, "{status:#}");
+    assert!(no_evidence > 0 && manual_due > 0);
+    assert_eq!(status["states"]["passing"], 0);
+    assert!(kushim.path("kushim.db").exists(), "the SQLite file is created on first use");
+
+    let human = kushim.run(&["status"]);
+    assert_eq!(human.code, 0);
+    assert!(human.stdout.contains("SOC 2 posture: 0.0 / 100 across 64 controls"), "{}", human.stdout);
+    assert!(human.stdout.contains("No evidence has been collected yet"), "{}", human.stdout);
+    assert!(!human.stdout.contains("\u{1b}["), "no colour codes when stdout is not a terminal");
+
+    let controls = kushim.json(&["controls", "--json"]);
+    let states = states(&controls);
+    assert_eq!(states.len(), 64);
+    assert!(states.iter().all(|s| s == "no_evidence" || s == "manual_due"), "{states:?}");
+}
+
+#[test]
+fn controls_filter_by_criterion_and_by_failing() {
+    let kushim = Kushim::in_fresh_directory();
+    let cc61 = kushim.json(&["controls", "--criterion", "cc6.1", "--json"]);
+    let listed = cc61["controls"].as_array().unwrap();
+    assert!(!listed.is_empty() && listed.len() < 64);
+    for control in listed {
+        assert!(control["criteria"].as_array().unwrap().iter().any(|c| c == "CC6.1"), "{control}");
+    }
+    assert!(states(&kushim.json(&["controls", "--failing", "--json"])).is_empty(), "nothing fails without evidence");
+    assert!(kushim.run(&["controls", "--failing"]).stdout.contains("No controls match."));
+
+    kushim.run(&["controls", "--criterion", "CC99.1"]).assert_fails_with(2, "unknown criterion \"CC99.1\"");
+}
+
+#[test]
+fn one_control_is_explained_and_a_typo_gets_suggestions() {
+    let kushim = Kushim::in_fresh_directory();
+    let detail = kushim.json(&["control", "ac-01", "--json"]);
+    assert_eq!(detail["id"], "AC-01");
+    assert_eq!(detail["state"], "no_evidence");
+    assert!(!detail["checks"].as_array().unwrap().is_empty());
+    assert!(!detail["criteria"][0]["title"].as_str().unwrap().is_empty());
+    assert!(detail["history"].as_array().unwrap().len() == 1, "the first assessment is recorded");
+
+    let human = kushim.run(&["control", "AC-01"]);
+    for section in ["Trust Services Criteria", "Checks", "History", "Remediation"] {
+        assert!(human.stdout.contains(section), "{section} missing:\n{}", human.stdout);
+    }
+
+    kushim.run(&["control", "AC-1"]).assert_fails_with(2, "no control \"AC-1\"; did you mean");
+}
+
+#[test]
+fn manual_evidence_is_stored_and_then_verify_catches_an_edit() {
+    let kushim = Kushim::in_fresh_directory();
+    let policy = kushim.path("infosec-policy.pdf");
+    std::fs::write(&policy, b"%PDF-1.7 Information security policy v3, approved 2026-11-20").unwrap();
+    let manual = kushim.json(&["controls", "--json"])["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "manual")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let added = kushim.run(&["evidence", "add", &manual, "--file", policy.to_str().unwrap(), "--note", "v3 approved by the board"]);
+    assert_eq!(added.code, 0, "{}", added.stderr);
+    assert!(added.stdout.contains(&format!("is now manual_ok")), "{}", added.stdout);
+    assert!(added.stdout.contains("sha256:"), "{}", added.stdout);
+
+    let detail = kushim.json(&["control", &manual, "--json"]);
+    assert_eq!(detail["state"], "manual_ok");
+    assert_eq!(detail["manual_evidence"][0]["file_name"], "infosec-policy.pdf");
+    assert_eq!(detail["manual_evidence"][0]["submitted_by"], "cli:alice");
+
+    let intact = kushim.run(&["verify"]);
+    assert_eq!(intact.code, 0, "{}", intact.stdout);
+    assert!(intact.stdout.contains("The evidence store is intact."));
+
+    kushim.tamper("UPDATE manual_evidence SET note = 'approved by nobody' WHERE seq = 1");
+    let broken = kushim.run(&["verify"]);
+    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    assert!(broken.stdout.contains("TAMPERING DETECTED: the first broken record is manual_evidence record 1."), "{}", broken.stdout);
+    let report = kushim.run(&["verify", "--json"]);
+    assert_eq!(report.code, 1);
+    let report: Value = serde_json::from_str(&report.stdout).unwrap();
+    let chain = report["chains"].as_array().unwrap().iter().find(|c| c["chain"] == "manual_evidence").unwrap();
+    assert_eq!(chain["broken"]["seq"], 1);
+}
+
+#[test]
+fn evidence_for_the_wrong_control_is_refused_and_stores_nothing() {
+    let kushim = Kushim::in_fresh_directory();
+    let file = kushim.path("x.txt");
+    std::fs::write(&file, "x").unwrap();
+    let path = file.to_str().unwrap();
+    kushim.run(&["evidence", "add", "AC-01", "--file", path, "--note", "n"]).assert_fails_with(2, "AC-01 is an automated control");
+    kushim.run(&["evidence", "add", "NOPE-9", "--file", path, "--note", "n"]).assert_fails_with(2, "no control \"NOPE-9\"");
+    kushim.run(&["evidence", "add", "GOV-01", "--file", "missing.pdf", "--note", "n"]).assert_fails_with(2, "cannot read missing.pdf");
+    let audit_free = kushim.json(&["control", "GOV-01", "--json"]);
+    assert!(audit_free["manual_evidence"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn init_writes_a_config_that_the_next_command_accepts() {
+    let kushim = Kushim::in_fresh_directory();
+    let first = kushim.run(&["init"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(Path::new(&kushim.path("kushim.toml")).exists());
+    kushim.run(&["init"]).assert_fails_with(2, "kushim.toml already exists; pass --force");
+    assert_eq!(kushim.run(&["init", "--force"]).code, 0);
+    assert_eq!(kushim.run(&["status"]).code, 0, "the written file is valid");
+}
+
+#[test]
+fn a_config_typo_names_the_file_the_line_and_the_key() {
+    let kushim = Kushim::in_fresh_directory();
+    std::fs::write(kushim.path("kushim.toml"), "[scope]\n\n[checks.aws]\nkey_max_age = 30\n").unwrap();
+    let run = kushim.run(&["status"]);
+    run.assert_fails_with(2, "kushim.toml: TOML parse error at line 4");
+    assert!(run.stderr.contains("key_max_age"), "{}", run.stderr);
+}
+
+#[test]
+fn out_of_scope_controls_come_from_the_config() {
+    let kushim = Kushim::in_fresh_directory();
+    std::fs::write(
+        kushim.path("kushim.toml"),
+        "[scope]\nexclude = [{ control = \"PHY-01\", reason = \"fully remote\" }]\n",
+    )
+    .unwrap();
+    let detail = kushim.json(&["control", "PHY-01", "--json"]);
+    assert_eq!(detail["state"], "not_applicable");
+    assert_eq!(detail["reason"], "out of scope: fully remote");
+}
+
+#[test]
+fn a_database_password_never_reaches_the_terminal() {
+    let kushim = Kushim::in_fresh_directory();
+    let run = kushim.run_with_env(&["status"], &[("DATABASE_URL", "postgres://kushim:hunter2@127.0.0.1:1/kushim")]);
+    run.assert_fails_with(2, "cannot open the database at postgres://kushim:***@127.0.0.1:1/kushim");
+    assert!(!run.stderr.contains("hunter2") && !run.stdout.contains("hunter2"));
+}
+
+#[test]
+fn migrate_reports_every_migration_applied() {
+    let kushim = Kushim::in_fresh_directory();
+    let run = kushim.run(&["migrate"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("0001 ledger (applied)"), "{}", run.stdout);
+    assert!(run.stdout.contains("0002 people (applied)"), "{}", run.stdout);
+}
