@@ -19,7 +19,10 @@ use kushim::{
 const RESOURCES: usize = 10_000;
 
 fn run_every_check(snapshot: &Snapshot, ctx: &CheckContext) -> Vec<Finding> {
-    Integration::ALL.into_iter().flat_map(|integration| checks::run_checks(snapshot, integration, ctx)).collect()
+    Integration::ALL
+        .into_iter()
+        .flat_map(|integration| checks::run_checks(snapshot, integration, ctx))
+        .collect()
 }
 
 fn evaluate(c: &mut Criterion) {
@@ -32,7 +35,12 @@ fn evaluate(c: &mut Criterion) {
     let findings = run_every_check(&snapshot, &ctx);
     let assessments = controls::assess_all(
         &catalog,
-        Evidence { findings: &findings, manual: &manual, exceptions: &exceptions, out_of_scope: &out_of_scope },
+        Evidence {
+            findings: &findings,
+            manual: &manual,
+            exceptions: &exceptions,
+            out_of_scope: &out_of_scope,
+        },
         now,
     );
     eprintln!(
@@ -46,17 +54,27 @@ fn evaluate(c: &mut Criterion) {
     group.bench_function("checks_and_64_controls", |b| {
         b.iter(|| {
             let findings = run_every_check(&snapshot, &ctx);
-            let evidence =
-                Evidence { findings: &findings, manual: &manual, exceptions: &exceptions, out_of_scope: &out_of_scope };
+            let evidence = Evidence {
+                findings: &findings,
+                manual: &manual,
+                exceptions: &exceptions,
+                out_of_scope: &out_of_scope,
+            };
             let assessments = controls::assess_all(&catalog, evidence, now);
-            controls::posture(&catalog, |id| assessments.iter().find(|a| a.control_id == id).map(|a| a.state))
+            controls::posture(&catalog, |id| {
+                assessments.iter().find(|a| a.control_id == id).map(|a| a.state)
+            })
         })
     });
     group.bench_function("checks_only", |b| b.iter(|| run_every_check(&snapshot, &ctx)));
     group.bench_function("64_controls_from_findings", |b| {
         b.iter(|| {
-            let evidence =
-                Evidence { findings: &findings, manual: &manual, exceptions: &exceptions, out_of_scope: &out_of_scope };
+            let evidence = Evidence {
+                findings: &findings,
+                manual: &manual,
+                exceptions: &exceptions,
+                out_of_scope: &out_of_scope,
+            };
             controls::assess_all(&catalog, evidence, now)
         })
     });

@@ -73,7 +73,9 @@ impl Config {
             Err(error) if !required && error.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Loaded::default());
             }
-            Err(source) => return Err(ConfigError::Read { path: path.display().to_string(), source }),
+            Err(source) => {
+                return Err(ConfigError::Read { path: path.display().to_string(), source });
+            }
         };
         let config = Config::parse(&text, &path)?;
         Ok(Loaded { config, path: Some(path) })
@@ -81,13 +83,16 @@ impl Config {
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let path_text = path.display().to_string();
-        let config: Config =
-            toml::from_str(text).map_err(|e| ConfigError::Parse { path: path_text.clone(), message: e.to_string() })?;
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path_text.clone(), message: e.to_string() })?;
         for exclusion in &config.scope.exclude {
             if exclusion.reason.trim().is_empty() {
                 return Err(ConfigError::Invalid {
                     path: path_text,
-                    message: format!("[scope] exclude: control {} needs a reason", exclusion.control),
+                    message: format!(
+                        "[scope] exclude: control {} needs a reason",
+                        exclusion.control
+                    ),
                 });
             }
         }
@@ -96,7 +101,10 @@ impl Config {
 
     /// The database to use: `--database-url` / `DATABASE_URL` first, then the file, then
     /// `kushim.db`.
-    pub fn database_url(&self, from_cli_or_env: Option<&str>) -> Result<DatabaseUrl, crate::store::StoreError> {
+    pub fn database_url(
+        &self,
+        from_cli_or_env: Option<&str>,
+    ) -> Result<DatabaseUrl, crate::store::StoreError> {
         match from_cli_or_env.or(self.database_url.as_deref()) {
             Some(text) => DatabaseUrl::from_str(text),
             None => Ok(DatabaseUrl::default_sqlite()),
@@ -125,27 +133,37 @@ pub const EXAMPLE: &str = r#"# Kushim configuration. Every setting is optional; 
 
 [checks.aws]
 # key_max_age_days = 90          # active access keys older than this fail
-# unused_key_days = 45           # active keys unused for longer than this fail
+# unused_key_days = 45           # active keys unused (or never used) for longer than this fail
 # unused_console_days = 45       # console passwords unused for longer than this fail
 # password_min_length = 14
 # password_reuse = 24
-# password_max_age_days = 90     # remove to stop requiring password expiry (NIST 800-63B)
-# root_recent_use_days = 1
+# password_max_age_days = 90     # or false: do not require expiry (NIST 800-63B advises against it)
+# root_recent_use_days = 1       # the root user used within this many days fails
 
 [checks.github]
 # max_owners = 3
 # required_approvals = 1
-# vuln_sla_critical_days = 15
+# require_up_to_date_branches = false
+# require_signed_commits = false
+# recent_commits = 30            # how many default-branch commits must have approved reviews
+# vuln_sla_critical_days = 15    # open critical Dependabot alerts older than this fail
 # vuln_sla_high_days = 30
 # secret_alert_max_age_days = 7
-# public_repo_allowlist = []
+# stale_member_days = 180        # Enterprise Cloud only (needs the audit log)
+# stale_admin_days = 90
+# public_repo_allowlist = []     # public repositories that are meant to be public, "org/repo"
 
 [checks.okta]
+# accept_weak_factors = false    # count sms, call, email and security questions as MFA
+# mfa_exemptions = []            # logins judged elsewhere (e.g. federated from another IdP)
+# password_profile = "standard"  # or "stig" (Okta IDaaS STIG V1R2)
+# max_session_lifetime_minutes = 1080
+# max_session_idle_minutes = 15
 # inactive_days = 90
 # max_super_admins = 3
 
 [checks.jira]
-# grace_days = 0
+# grace_days = 0                 # days past the due date before a remediation ticket counts as overdue
 "#;
 
 #[cfg(test)]
@@ -165,7 +183,8 @@ mod tests {
 
     #[test]
     fn an_unknown_key_names_the_file_the_line_and_the_key() {
-        let error = parse("database_url = \"x.db\"\n\n[scope]\nexclued = []\n").unwrap_err().to_string();
+        let error =
+            parse("database_url = \"x.db\"\n\n[scope]\nexclued = []\n").unwrap_err().to_string();
         assert!(error.starts_with("kushim.toml: "), "{error}");
         assert!(error.contains("line 4"), "{error}");
         assert!(error.contains("exclued"), "{error}");
@@ -173,7 +192,8 @@ mod tests {
 
     #[test]
     fn an_exclusion_needs_a_reason() {
-        let error = parse("[scope]\nexclude = [{ control = \"PHY-01\", reason = \" \" }]\n").unwrap_err();
+        let error =
+            parse("[scope]\nexclude = [{ control = \"PHY-01\", reason = \" \" }]\n").unwrap_err();
         assert!(error.to_string().contains("PHY-01 needs a reason"), "{error}");
     }
 
@@ -181,7 +201,10 @@ mod tests {
     fn the_command_line_database_url_wins_over_the_file() {
         let config = parse("database_url = \"from-file.db\"\n").unwrap();
         assert_eq!(config.database_url(None).unwrap().expose(), "sqlite://from-file.db?mode=rwc");
-        assert_eq!(config.database_url(Some("cli.db")).unwrap().expose(), "sqlite://cli.db?mode=rwc");
+        assert_eq!(
+            config.database_url(Some("cli.db")).unwrap().expose(),
+            "sqlite://cli.db?mode=rwc"
+        );
     }
 
     #[test]
@@ -196,7 +219,13 @@ mod tests {
         let uncommented: String = EXAMPLE
             .lines()
             .map(|line| match line.strip_prefix("# ") {
-                Some(rest) if rest.split_once(" = ").is_some_and(|(k, v)| !k.contains(' ') && v != "[") => rest,
+                Some(rest)
+                    if rest
+                        .split_once(" = ")
+                        .is_some_and(|(k, v)| !k.contains(' ') && v != "[") =>
+                {
+                    rest
+                }
                 _ => line,
             })
             .map(|line| line.split(" #").next().unwrap_or(line))

@@ -14,8 +14,8 @@ use crate::{
     controls::{self, ActiveException, Assessment, ControlState, Evidence, ManualStatus},
     integrations::{Integration, Snapshot, Source},
     store::{
-        AuditEntry, EvidenceRecord, ManualEvidenceRecord, NewEvidence, NewManualEvidence, NewTransition, Store,
-        StoreError, TransitionRecord,
+        AuditEntry, EvidenceRecord, ManualEvidenceRecord, NewEvidence, NewManualEvidence,
+        NewTransition, Store, StoreError, TransitionRecord,
     },
 };
 
@@ -34,7 +34,9 @@ pub enum EngineError {
     UnknownControl { id: String, suggestions: Vec<String> },
     #[error("{id} is an automated control: its evidence is collected, not uploaded")]
     NotManual { id: String },
-    #[error("{file} is {size} bytes; manual evidence is limited to {MAX_MANUAL_EVIDENCE_BYTES} bytes")]
+    #[error(
+        "{file} is {size} bytes; manual evidence is limited to {MAX_MANUAL_EVIDENCE_BYTES} bytes"
+    )]
     EvidenceTooLarge { file: String, size: usize },
     #[error("cannot encode the {integration} snapshot: {source}")]
     Encode { integration: Integration, source: serde_json::Error },
@@ -118,9 +120,10 @@ impl Engine {
 
     /// Finds a control by id (any case), or says which ids are close.
     pub fn control(&self, id: &str) -> Result<&Control, EngineError> {
-        self.catalog
-            .control(id)
-            .ok_or_else(|| EngineError::UnknownControl { id: id.to_owned(), suggestions: owned(self.catalog.suggest(id)) })
+        self.catalog.control(id).ok_or_else(|| EngineError::UnknownControl {
+            id: id.to_owned(),
+            suggestions: owned(self.catalog.suggest(id)),
+        })
     }
 
     /// The newest stored collection of every integration.
@@ -129,13 +132,26 @@ impl Engine {
         for record in self.store.latest_evidence().await? {
             let Some(integration) = Integration::parse(&record.source) else { continue };
             let payload = self.store.evidence_payload(record.seq).await?;
-            let corrupt = |e: serde_json::Error| StoreError::Corrupt { context: "evidence payload", detail: e.to_string() };
+            let corrupt = |e: serde_json::Error| StoreError::Corrupt {
+                context: "evidence payload",
+                detail: e.to_string(),
+            };
             match integration {
-                Integration::GitHub => snapshot.github = serde_json::from_value(payload).map_err(corrupt)?,
-                Integration::Aws => snapshot.aws = serde_json::from_value(payload).map_err(corrupt)?,
-                Integration::Okta => snapshot.okta = serde_json::from_value(payload).map_err(corrupt)?,
-                Integration::Jira => snapshot.jira = serde_json::from_value(payload).map_err(corrupt)?,
-                Integration::Slack => snapshot.slack = serde_json::from_value(payload).map_err(corrupt)?,
+                Integration::GitHub => {
+                    snapshot.github = serde_json::from_value(payload).map_err(corrupt)?
+                }
+                Integration::Aws => {
+                    snapshot.aws = serde_json::from_value(payload).map_err(corrupt)?
+                }
+                Integration::Okta => {
+                    snapshot.okta = serde_json::from_value(payload).map_err(corrupt)?
+                }
+                Integration::Jira => {
+                    snapshot.jira = serde_json::from_value(payload).map_err(corrupt)?
+                }
+                Integration::Slack => {
+                    snapshot.slack = serde_json::from_value(payload).map_err(corrupt)?
+                }
             }
         }
         Ok(snapshot)
@@ -183,7 +199,12 @@ impl Engine {
             .latest_manual_evidence()
             .await?
             .into_iter()
-            .map(|m| (m.control_id, ManualStatus { submitted_at: m.submitted_at, due_at: m.due_at, owner: m.owner }))
+            .map(|m| {
+                (
+                    m.control_id,
+                    ManualStatus { submitted_at: m.submitted_at, due_at: m.due_at, owner: m.owner },
+                )
+            })
             .collect();
         let mut exceptions: HashMap<String, ActiveException> = HashMap::new();
         for exception in self.store.exceptions().await? {
@@ -200,12 +221,22 @@ impl Engine {
         }
         let assessments = controls::assess_all(
             &self.catalog,
-            Evidence { findings: &findings, manual: &manual, exceptions: &exceptions, out_of_scope: &self.out_of_scope },
+            Evidence {
+                findings: &findings,
+                manual: &manual,
+                exceptions: &exceptions,
+                out_of_scope: &self.out_of_scope,
+            },
             now,
         );
 
-        let recorded: HashMap<String, String> =
-            self.store.control_states().await?.into_iter().map(|row| (row.control_id, row.state)).collect();
+        let recorded: HashMap<String, String> = self
+            .store
+            .control_states()
+            .await?
+            .into_iter()
+            .map(|row| (row.control_id, row.state))
+            .collect();
         let changes: Vec<NewTransition> = assessments
             .iter()
             .filter(|a| recorded.get(&a.control_id).map(String::as_str) != Some(a.state.as_str()))
@@ -240,7 +271,10 @@ impl Engine {
             .filter(|_| control.kind.has_manual_evidence())
             .ok_or_else(|| EngineError::NotManual { id: control.id.clone() })?;
         if content.len() > MAX_MANUAL_EVIDENCE_BYTES {
-            return Err(EngineError::EvidenceTooLarge { file: file_name.to_owned(), size: content.len() });
+            return Err(EngineError::EvidenceTooLarge {
+                file: file_name.to_owned(),
+                size: content.len(),
+            });
         }
         let record = self
             .store

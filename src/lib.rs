@@ -10,15 +10,15 @@
 //!                                                  exceptions → state, posture score)
 //! ```
 //!
-//! - [`integrations`]: what each external system looks like as a snapshot (collect).
-//! - [`checks`]: pure functions judging snapshots, and their registry (judge).
-//! - [`catalog`]: the 64 controls as data, loaded and validated.
-//! - [`controls`]: control states and the posture score (decide).
-//! - [`store`]: all SQL; the evidence ledger, findings, transitions, people's records (remember).
-//! - [`engine`]: wires the above: ingest evidence, run checks, record transitions.
-//! - [`sandbox`]: generated organisations for demos, tests and benchmarks.
-//! - [`config`]: `kushim.toml`.
-//! - [`cli`]: the `kushim` command line.
+//! - [`integrations`] — what each external system looks like as a snapshot (collect).
+//! - [`checks`] — pure functions judging snapshots, and their registry (judge).
+//! - [`catalog`] — the 64 controls as data, loaded and validated.
+//! - [`controls`] — control states and the posture score (decide).
+//! - [`store`] — all SQL; the evidence ledger, findings, transitions, people's records (remember).
+//! - [`engine`] — wires the above: ingest evidence, run checks, record transitions.
+//! - [`sandbox`] — generated organisations for demos, tests and benchmarks.
+//! - [`config`] — the `kushim.toml` configuration.
+//! - [`cli`] — the `kushim` command line.
 
 pub mod catalog;
 pub mod checks;

@@ -8,7 +8,9 @@ async fn main() -> ExitCode {
     // Warnings only by default, on stderr, so stdout stays clean for tables and --json.
     // KUSHIM_LOG (same syntax as RUST_LOG) turns more on.
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("KUSHIM_LOG").unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_env_filter(
+            EnvFilter::try_from_env("KUSHIM_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     kushim::cli::run(kushim::cli::Cli::parse()).await

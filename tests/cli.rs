@@ -31,7 +31,11 @@ impl Kushim {
 
     fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_kushim"));
-        command.args(args).current_dir(self.dir.path()).env_remove("DATABASE_URL").env_remove("KUSHIM_CONFIG");
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("KUSHIM_CONFIG");
         command.env("KUSHIM_ACTOR", "alice");
         for (key, value) in env {
             command.env(key, value);
@@ -48,19 +52,25 @@ impl Kushim {
     fn json(&self, args: &[&str]) -> Value {
         let run = self.run(args);
         assert_eq!(run.code, 0, "kushim {args:?} failed: {}", run.stderr);
-        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("kushim {args:?} printed no JSON ({e}): {}", run.stdout))
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("kushim {args:?} printed no JSON ({e}): {}", run.stdout))
     }
 
     /// Edits the database by hand, as someone with a sqlite3 shell would.
     fn tamper(&self, statement: &str) {
         let url = format!("sqlite://{}", self.path("kushim.db").display());
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-            sqlx::any::install_default_drivers();
-            let pool = sqlx::AnyPool::connect(&url).await.unwrap();
-            let done = sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())).execute(&pool).await.unwrap();
-            assert_eq!(done.rows_affected(), 1, "{statement}");
-            pool.close().await;
-        });
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(
+            async {
+                sqlx::any::install_default_drivers();
+                let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+                let done = sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                assert_eq!(done.rows_affected(), 1, "{statement}");
+                pool.close().await;
+            },
+        );
     }
 }
 
@@ -72,7 +82,12 @@ impl Run {
 }
 
 fn states(view: &Value) -> Vec<String> {
-    view["controls"].as_array().unwrap().iter().map(|c| c["state"].as_str().unwrap().to_owned()).collect()
+    view["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["state"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
@@ -91,7 +106,11 @@ fn a_fresh_directory_shows_all_64_controls_honestly_without_evidence() {
 
     let human = kushim.run(&["status"]);
     assert_eq!(human.code, 0);
-    assert!(human.stdout.contains("SOC 2 posture: 0.0 / 100 across 64 controls"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("SOC 2 posture: 0.0 / 100 across 64 controls"),
+        "{}",
+        human.stdout
+    );
     assert!(human.stdout.contains("No evidence has been collected yet"), "{}", human.stdout);
     assert!(!human.stdout.contains("\u{1b}["), "no colour codes when stdout is not a terminal");
 
@@ -110,10 +129,15 @@ fn controls_filter_by_criterion_and_by_failing() {
     for control in listed {
         assert!(control["criteria"].as_array().unwrap().iter().any(|c| c == "CC6.1"), "{control}");
     }
-    assert!(states(&kushim.json(&["controls", "--failing", "--json"])).is_empty(), "nothing fails without evidence");
+    assert!(
+        states(&kushim.json(&["controls", "--failing", "--json"])).is_empty(),
+        "nothing fails without evidence"
+    );
     assert!(kushim.run(&["controls", "--failing"]).stdout.contains("No controls match."));
 
-    kushim.run(&["controls", "--criterion", "CC99.1"]).assert_fails_with(2, "unknown criterion \"CC99.1\"");
+    kushim
+        .run(&["controls", "--criterion", "CC99.1"])
+        .assert_fails_with(2, "unknown criterion \"CC99.1\"");
 }
 
 #[test]
@@ -138,7 +162,8 @@ fn one_control_is_explained_and_a_typo_gets_suggestions() {
 fn manual_evidence_is_stored_and_then_verify_catches_an_edit() {
     let kushim = Kushim::in_fresh_directory();
     let policy = kushim.path("infosec-policy.pdf");
-    std::fs::write(&policy, b"%PDF-1.7 Information security policy v3, approved 2026-11-20").unwrap();
+    std::fs::write(&policy, b"%PDF-1.7 Information security policy v3, approved 2026-11-20")
+        .unwrap();
     let manual = kushim.json(&["controls", "--json"])["controls"]
         .as_array()
         .unwrap()
@@ -149,9 +174,17 @@ fn manual_evidence_is_stored_and_then_verify_catches_an_edit() {
         .unwrap()
         .to_owned();
 
-    let added = kushim.run(&["evidence", "add", &manual, "--file", policy.to_str().unwrap(), "--note", "v3 approved by the board"]);
+    let added = kushim.run(&[
+        "evidence",
+        "add",
+        &manual,
+        "--file",
+        policy.to_str().unwrap(),
+        "--note",
+        "v3 approved by the board",
+    ]);
     assert_eq!(added.code, 0, "{}", added.stderr);
-    assert!(added.stdout.contains(&format!("is now manual_ok")), "{}", added.stdout);
+    assert!(added.stdout.contains("is now manual_ok"), "{}", added.stdout);
     assert!(added.stdout.contains("sha256:"), "{}", added.stdout);
 
     let detail = kushim.json(&["control", &manual, "--json"]);
@@ -166,11 +199,22 @@ fn manual_evidence_is_stored_and_then_verify_catches_an_edit() {
     kushim.tamper("UPDATE manual_evidence SET note = 'approved by nobody' WHERE seq = 1");
     let broken = kushim.run(&["verify"]);
     assert_eq!(broken.code, 1, "{}", broken.stdout);
-    assert!(broken.stdout.contains("TAMPERING DETECTED: the first broken record is manual_evidence record 1."), "{}", broken.stdout);
+    assert!(
+        broken
+            .stdout
+            .contains("TAMPERING DETECTED: the first broken record is manual_evidence record 1."),
+        "{}",
+        broken.stdout
+    );
     let report = kushim.run(&["verify", "--json"]);
     assert_eq!(report.code, 1);
     let report: Value = serde_json::from_str(&report.stdout).unwrap();
-    let chain = report["chains"].as_array().unwrap().iter().find(|c| c["chain"] == "manual_evidence").unwrap();
+    let chain = report["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["chain"] == "manual_evidence")
+        .unwrap();
     assert_eq!(chain["broken"]["seq"], 1);
 }
 
@@ -180,9 +224,15 @@ fn evidence_for_the_wrong_control_is_refused_and_stores_nothing() {
     let file = kushim.path("x.txt");
     std::fs::write(&file, "x").unwrap();
     let path = file.to_str().unwrap();
-    kushim.run(&["evidence", "add", "AC-01", "--file", path, "--note", "n"]).assert_fails_with(2, "AC-01 is an automated control");
-    kushim.run(&["evidence", "add", "NOPE-9", "--file", path, "--note", "n"]).assert_fails_with(2, "no control \"NOPE-9\"");
-    kushim.run(&["evidence", "add", "GOV-01", "--file", "missing.pdf", "--note", "n"]).assert_fails_with(2, "cannot read missing.pdf");
+    kushim
+        .run(&["evidence", "add", "AC-01", "--file", path, "--note", "n"])
+        .assert_fails_with(2, "AC-01 is an automated control");
+    kushim
+        .run(&["evidence", "add", "NOPE-9", "--file", path, "--note", "n"])
+        .assert_fails_with(2, "no control \"NOPE-9\"");
+    kushim
+        .run(&["evidence", "add", "GOV-01", "--file", "missing.pdf", "--note", "n"])
+        .assert_fails_with(2, "cannot read missing.pdf");
     let audit_free = kushim.json(&["control", "GOV-01", "--json"]);
     assert!(audit_free["manual_evidence"].as_array().unwrap().is_empty());
 }
@@ -201,7 +251,8 @@ fn init_writes_a_config_that_the_next_command_accepts() {
 #[test]
 fn a_config_typo_names_the_file_the_line_and_the_key() {
     let kushim = Kushim::in_fresh_directory();
-    std::fs::write(kushim.path("kushim.toml"), "[scope]\n\n[checks.aws]\nkey_max_age = 30\n").unwrap();
+    std::fs::write(kushim.path("kushim.toml"), "[scope]\n\n[checks.aws]\nkey_max_age = 30\n")
+        .unwrap();
     let run = kushim.run(&["status"]);
     run.assert_fails_with(2, "kushim.toml: TOML parse error at line 4");
     assert!(run.stderr.contains("key_max_age"), "{}", run.stderr);
@@ -223,8 +274,14 @@ fn out_of_scope_controls_come_from_the_config() {
 #[test]
 fn a_database_password_never_reaches_the_terminal() {
     let kushim = Kushim::in_fresh_directory();
-    let run = kushim.run_with_env(&["status"], &[("DATABASE_URL", "postgres://kushim:hunter2@127.0.0.1:1/kushim")]);
-    run.assert_fails_with(2, "cannot open the database at postgres://kushim:***@127.0.0.1:1/kushim");
+    let run = kushim.run_with_env(
+        &["status"],
+        &[("DATABASE_URL", "postgres://kushim:hunter2@127.0.0.1:1/kushim")],
+    );
+    run.assert_fails_with(
+        2,
+        "cannot open the database at postgres://kushim:***@127.0.0.1:1/kushim",
+    );
     assert!(!run.stderr.contains("hunter2") && !run.stdout.contains("hunter2"));
 }
 

@@ -72,7 +72,8 @@ fn main() {
                 });
                 Ok(())
             });
-            trials.push(trial.with_ignored_flag(backend == Backend::Postgres && postgres.is_none()));
+            trials
+                .push(trial.with_ignored_flag(backend == Backend::Postgres && postgres.is_none()));
         }
     }
     libtest_mimic::run(&args, trials).exit();
@@ -126,7 +127,8 @@ async fn assert_broken(store: &Store, chain: &str, seq: i64, problem: &str) {
         .unwrap_or_else(|| panic!("{chain} is not reported broken: {report:#?}"));
     assert_eq!(broken.seq, seq, "{broken:?}");
     assert!(broken.problem.contains(problem), "{:?} does not mention {problem:?}", broken.problem);
-    let others: Vec<_> = report.chains.iter().filter(|c| c.chain != chain && c.broken.is_some()).collect();
+    let others: Vec<_> =
+        report.chains.iter().filter(|c| c.chain != chain && c.broken.is_some()).collect();
     assert!(others.is_empty(), "only {chain} was touched, yet {others:?}");
 }
 
@@ -157,7 +159,9 @@ async fn an_edited_evidence_payload_is_detected(db: TestDb) -> TestDb {
     for n in 1..=3 {
         store.append_evidence(evidence("aws", n)).await.unwrap();
     }
-    let changed = db.sql("UPDATE evidence SET payload = REPLACE(payload, 'false', 'true') WHERE seq = 1").await;
+    let changed = db
+        .sql("UPDATE evidence SET payload = REPLACE(payload, 'false', 'true') WHERE seq = 1")
+        .await;
     assert_eq!(changed, 1);
     assert_broken(&store, "evidence", 1, "payload does not match its SHA-256").await;
     store.close().await;
@@ -173,7 +177,10 @@ async fn a_consistently_rehashed_record_still_breaks_the_chain(db: TestDb) -> Te
     }
     let forged = r#"{"n":2,"users":[]}"#;
     let sha = kushim::store::chain::sha256_hex(forged.as_bytes());
-    db.sql(&format!("UPDATE evidence SET payload = '{forged}', payload_sha256 = '{sha}' WHERE seq = 2")).await;
+    db.sql(&format!(
+        "UPDATE evidence SET payload = '{forged}', payload_sha256 = '{sha}' WHERE seq = 2"
+    ))
+    .await;
     assert_broken(&store, "evidence", 2, "contents do not match its hash").await;
     store.close().await;
     db
@@ -190,7 +197,16 @@ async fn a_deleted_record_in_the_middle_is_detected(db: TestDb) -> TestDb {
 async fn a_deleted_newest_record_is_detected(db: TestDb) -> TestDb {
     let engine = engine(&db).await;
     engine.refresh(t0()).await.unwrap();
-    let last: i64 = engine.store().verify().await.unwrap().chains.iter().find(|c| c.chain == "transitions").unwrap().records;
+    let last: i64 = engine
+        .store()
+        .verify()
+        .await
+        .unwrap()
+        .chains
+        .iter()
+        .find(|c| c.chain == "transitions")
+        .unwrap()
+        .records;
     assert_eq!(last, 64, "the first refresh records one transition per control");
     // Remove the newest transition and the projection row that points at it, so only the chain
     // head can tell.
@@ -206,7 +222,10 @@ async fn an_edited_finding_is_detected(db: TestDb) -> TestDb {
     let first_fail = "(SELECT MIN(seq) FROM findings WHERE outcome = 'fail')";
     let seq: i64 = {
         let pool = sqlx::AnyPool::connect(db.url.expose()).await.unwrap();
-        let row: (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {first_fail}"))).fetch_one(&pool).await.unwrap();
+        let row: (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {first_fail}")))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         pool.close().await;
         row.0
     };
@@ -218,15 +237,38 @@ async fn an_edited_finding_is_detected(db: TestDb) -> TestDb {
 async fn edits_to_what_people_added_are_detected(db: TestDb) -> TestDb {
     let engine = engine(&db).await;
     let policy = manual_control(&engine);
-    engine.add_manual_evidence(&policy, "policy.pdf", b"%PDF signed".to_vec(), "board approved", None, &actor(), t0()).await.unwrap();
+    engine
+        .add_manual_evidence(
+            &policy,
+            "policy.pdf",
+            b"%PDF signed".to_vec(),
+            "board approved",
+            None,
+            &actor(),
+            t0(),
+        )
+        .await
+        .unwrap();
     let exception = engine.store().request_exception(exception_for(&policy)).await.unwrap();
-    engine.store().decide_exception(exception.seq, ExceptionDecision::Approved, "bob", t0(), "ok").await.unwrap();
+    engine
+        .store()
+        .decide_exception(exception.seq, ExceptionDecision::Approved, "bob", t0(), "ok")
+        .await
+        .unwrap();
     assert!(engine.store().verify().await.unwrap().intact());
 
     let tampering = [
         ("manual_evidence", forged_document(db.backend()), "document does not match"),
-        ("exceptions", "UPDATE exceptions SET expires_at = expires_at + 31536000 WHERE seq = 1", "edited"),
-        ("exception_decisions", "UPDATE exception_decisions SET decided_by = 'mallory' WHERE seq = 1", "edited"),
+        (
+            "exceptions",
+            "UPDATE exceptions SET expires_at = expires_at + 31536000 WHERE seq = 1",
+            "edited",
+        ),
+        (
+            "exception_decisions",
+            "UPDATE exception_decisions SET decided_by = 'mallory' WHERE seq = 1",
+            "edited",
+        ),
         ("audit_log", "UPDATE audit_log SET actor = 'cli:mallory' WHERE seq = 1", "edited"),
     ];
     for (chain, statement, problem) in tampering {
@@ -243,7 +285,9 @@ async fn edits_to_what_people_added_are_detected(db: TestDb) -> TestDb {
 /// Replaces the stored document by hand, in each database's own syntax for binary values.
 fn forged_document(backend: Backend) -> &'static str {
     match backend {
-        Backend::Sqlite => "UPDATE manual_evidence SET content = CAST('forged' AS BLOB) WHERE seq = 1",
+        Backend::Sqlite => {
+            "UPDATE manual_evidence SET content = CAST('forged' AS BLOB) WHERE seq = 1"
+        }
         Backend::Postgres => "UPDATE manual_evidence SET content = 'forged'::bytea WHERE seq = 1",
     }
 }
@@ -251,9 +295,24 @@ fn forged_document(backend: Backend) -> &'static str {
 /// A database holding one manual evidence, one approved exception and one audit entry.
 async fn engine_for_copy(db: &TestDb, policy: &str) -> Engine {
     let engine = engine(db).await;
-    engine.add_manual_evidence(policy, "policy.pdf", b"%PDF signed".to_vec(), "board approved", None, &actor(), t0()).await.unwrap();
+    engine
+        .add_manual_evidence(
+            policy,
+            "policy.pdf",
+            b"%PDF signed".to_vec(),
+            "board approved",
+            None,
+            &actor(),
+            t0(),
+        )
+        .await
+        .unwrap();
     let exception = engine.store().request_exception(exception_for(policy)).await.unwrap();
-    engine.store().decide_exception(exception.seq, ExceptionDecision::Approved, "bob", t0(), "ok").await.unwrap();
+    engine
+        .store()
+        .decide_exception(exception.seq, ExceptionDecision::Approved, "bob", t0(), "ok")
+        .await
+        .unwrap();
     engine
 }
 
@@ -270,22 +329,37 @@ async fn a_forged_current_state_is_detected(db: TestDb) -> TestDb {
 async fn a_collection_fails_controls_and_records_transitions_once(db: TestDb) -> TestDb {
     let engine = engine(&db).await;
     let before = engine.refresh(t0()).await.unwrap();
-    assert!(before.assessments.iter().all(|a| matches!(a.state, ControlState::NoEvidence | ControlState::ManualDue)));
+    assert!(
+        before
+            .assessments
+            .iter()
+            .all(|a| matches!(a.state, ControlState::NoEvidence | ControlState::ManualDue))
+    );
 
     collect_everything(&engine, t0()).await;
     let after = engine.refresh(t0()).await.unwrap();
-    let failing: Vec<&str> =
-        after.assessments.iter().filter(|a| a.state == ControlState::Failing).map(|a| a.control_id.as_str()).collect();
+    let failing: Vec<&str> = after
+        .assessments
+        .iter()
+        .filter(|a| a.state == ControlState::Failing)
+        .map(|a| a.control_id.as_str())
+        .collect();
     let passing = after.assessments.iter().filter(|a| a.state == ControlState::Passing).count();
     assert!(!failing.is_empty(), "a generated org has problems");
-    assert!(passing + failing.len() >= 20, "every automated control is judged: {failing:?}, {passing} passing");
+    assert!(
+        passing + failing.len() >= 20,
+        "every automated control is judged: {failing:?}, {passing} passing"
+    );
     assert!(after.transitions.is_empty(), "nothing changed since the last ingest refreshed");
 
     let history = engine.store().transitions_of(failing[0], 10).await.unwrap();
     assert_eq!(history[0].from_state.as_deref(), Some("no_evidence"));
     assert_eq!(history[0].to_state, "failing");
     assert!(history[0].reason.contains("fails on"), "{}", history[0].reason);
-    assert_eq!(history[1].from_state, None, "the first assessment is recorded as where the control started");
+    assert_eq!(
+        history[1].from_state, None,
+        "the first assessment is recorded as where the control started"
+    );
 
     let findings = engine.store().latest_findings().await.unwrap();
     assert!(findings.len() > 600, "one finding per judged resource, got {}", findings.len());
@@ -305,7 +379,10 @@ async fn a_failed_collection_never_leaves_a_control_passing(db: TestDb) -> TestD
         .collect();
     assert!(!aws_controls.is_empty());
 
-    snapshot.aws = Source::Failed { reason: "AccessDenied: iam:GenerateCredentialReport".into(), observed_at: t0() };
+    snapshot.aws = Source::Failed {
+        reason: "AccessDenied: iam:GenerateCredentialReport".into(),
+        observed_at: t0(),
+    };
     let later = t0() + TimeDelta::hours(1);
     let ingested = engine.ingest(Integration::Aws, &snapshot, later).await.unwrap();
     for id in &aws_controls {
@@ -316,7 +393,11 @@ async fn a_failed_collection_never_leaves_a_control_passing(db: TestDb) -> TestD
             assessment.state
         );
         if assessment.state == ControlState::Errored {
-            assert!(assessment.reason.contains("AccessDenied: iam:GenerateCredentialReport"), "{}", assessment.reason);
+            assert!(
+                assessment.reason.contains("AccessDenied: iam:GenerateCredentialReport"),
+                "{}",
+                assessment.reason
+            );
         }
     }
     let stored = engine.store().latest_evidence().await.unwrap();
@@ -329,13 +410,23 @@ async fn evidence_older_than_the_window_goes_stale(db: TestDb) -> TestDb {
     let engine = engine(&db).await;
     collect_everything(&engine, t0()).await;
     let three_days_later = engine.refresh(t0() + TimeDelta::days(3)).await.unwrap();
-    let with_checks: Vec<&str> =
-        engine.catalog().controls().iter().filter(|c| c.kind.has_checks()).map(|c| c.id.as_str()).collect();
+    let with_checks: Vec<&str> = engine
+        .catalog()
+        .controls()
+        .iter()
+        .filter(|c| c.kind.has_checks())
+        .map(|c| c.id.as_str())
+        .collect();
     for id in &with_checks {
         assert_eq!(three_days_later.state_of(id), Some(ControlState::Stale), "{id}");
     }
     assert!(!three_days_later.transitions.is_empty());
-    assert!(three_days_later.transitions.iter().all(|t| t.to_state == "stale" && with_checks.contains(&t.control_id.as_str())));
+    assert!(
+        three_days_later
+            .transitions
+            .iter()
+            .all(|t| t.to_state == "stale" && with_checks.contains(&t.control_id.as_str()))
+    );
     db
 }
 
@@ -367,29 +458,58 @@ async fn manual_evidence_is_stored_hashed_and_falls_due(db: TestDb) -> TestDb {
     let every = engine.control(&policy).unwrap().evidence_every.unwrap().as_delta();
 
     let (record, refresh) = engine
-        .add_manual_evidence(&policy.to_lowercase(), "policy.pdf", b"%PDF-1.7 signed".to_vec(), "v3, approved", None, &actor(), t0())
+        .add_manual_evidence(
+            &policy.to_lowercase(),
+            "policy.pdf",
+            b"%PDF-1.7 signed".to_vec(),
+            "v3, approved",
+            None,
+            &actor(),
+            t0(),
+        )
         .await
         .unwrap();
     assert_eq!(record.control_id, policy, "ids are accepted in any case");
     assert_eq!(record.content_sha256, kushim::store::chain::sha256_hex(b"%PDF-1.7 signed"));
     assert_eq!(record.due_at, t0() + every);
-    assert_eq!(record.owner, engine.control(&policy).unwrap().owner, "the owner defaults to the control's");
+    assert_eq!(
+        record.owner,
+        engine.control(&policy).unwrap().owner,
+        "the owner defaults to the control's"
+    );
     assert_eq!(refresh.state_of(&policy), Some(ControlState::ManualOk));
 
     let audit = engine.store().audit_log(5).await.unwrap();
-    assert_eq!((audit[0].action.as_str(), audit[0].target.as_str(), audit[0].actor.as_str()), ("evidence.add", policy.as_str(), "cli:alice"));
+    assert_eq!(
+        (audit[0].action.as_str(), audit[0].target.as_str(), audit[0].actor.as_str()),
+        ("evidence.add", policy.as_str(), "cli:alice")
+    );
 
     let overdue = engine.refresh(t0() + every + TimeDelta::hours(1)).await.unwrap();
     assert_eq!(overdue.state_of(&policy), Some(ControlState::ManualDue));
     let history = engine.store().transitions_of(&policy, 5).await.unwrap();
-    assert_eq!((history[0].from_state.as_deref(), history[0].to_state.as_str()), (Some("manual_ok"), "manual_due"));
+    assert_eq!(
+        (history[0].from_state.as_deref(), history[0].to_state.as_str()),
+        (Some("manual_ok"), "manual_due")
+    );
 
-    let automated = engine.catalog().controls().iter().find(|c| c.kind == kushim::catalog::ControlKind::Automated).unwrap();
-    let refused = engine.add_manual_evidence(&automated.id, "x", vec![1], "", None, &actor(), t0()).await;
+    let automated = engine
+        .catalog()
+        .controls()
+        .iter()
+        .find(|c| c.kind == kushim::catalog::ControlKind::Automated)
+        .unwrap();
+    let refused =
+        engine.add_manual_evidence(&automated.id, "x", vec![1], "", None, &actor(), t0()).await;
     assert!(matches!(refused, Err(EngineError::NotManual { .. })), "{refused:?}");
-    let unknown = engine.add_manual_evidence("NOPE-1", "x", vec![1], "", None, &actor(), t0()).await;
+    let unknown =
+        engine.add_manual_evidence("NOPE-1", "x", vec![1], "", None, &actor(), t0()).await;
     assert!(matches!(unknown, Err(EngineError::UnknownControl { .. })), "{unknown:?}");
-    assert_eq!(engine.store().manual_evidence_of(&policy).await.unwrap().len(), 1, "refusals store nothing");
+    assert_eq!(
+        engine.store().manual_evidence_of(&policy).await.unwrap().len(),
+        1,
+        "refusals store nothing"
+    );
     db
 }
 
@@ -397,37 +517,76 @@ async fn an_approved_exception_covers_a_failing_control_until_it_expires(db: Tes
     let engine = engine(&db).await;
     collect_everything(&engine, t0()).await;
     let refresh = engine.refresh(t0()).await.unwrap();
-    let failing = refresh.assessments.iter().find(|a| a.state == ControlState::Failing).unwrap().control_id.clone();
+    let failing = refresh
+        .assessments
+        .iter()
+        .find(|a| a.state == ControlState::Failing)
+        .unwrap()
+        .control_id
+        .clone();
 
     let request = engine.store().request_exception(exception_for(&failing)).await.unwrap();
-    assert_eq!(engine.refresh(t0()).await.unwrap().state_of(&failing), Some(ControlState::Failing), "a request alone changes nothing");
+    assert_eq!(
+        engine.refresh(t0()).await.unwrap().state_of(&failing),
+        Some(ControlState::Failing),
+        "a request alone changes nothing"
+    );
 
-    engine.store().decide_exception(request.seq, ExceptionDecision::Approved, "slack:UBOSS", t0(), "").await.unwrap();
+    engine
+        .store()
+        .decide_exception(request.seq, ExceptionDecision::Approved, "slack:UBOSS", t0(), "")
+        .await
+        .unwrap();
     let approved = engine.refresh(t0() + TimeDelta::hours(1)).await.unwrap();
     assert_eq!(approved.state_of(&failing), Some(ControlState::Excepted));
 
-    engine.store().decide_exception(request.seq, ExceptionDecision::Revoked, "slack:UBOSS", t0(), "fixed differently").await.unwrap();
-    assert_eq!(engine.refresh(t0() + TimeDelta::hours(2)).await.unwrap().state_of(&failing), Some(ControlState::Failing));
+    engine
+        .store()
+        .decide_exception(
+            request.seq,
+            ExceptionDecision::Revoked,
+            "slack:UBOSS",
+            t0(),
+            "fixed differently",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        engine.refresh(t0() + TimeDelta::hours(2)).await.unwrap().state_of(&failing),
+        Some(ControlState::Failing)
+    );
 
     let second = engine.store().request_exception(exception_for(&failing)).await.unwrap();
-    engine.store().decide_exception(second.seq, ExceptionDecision::Approved, "slack:UBOSS", t0(), "").await.unwrap();
+    engine
+        .store()
+        .decide_exception(second.seq, ExceptionDecision::Approved, "slack:UBOSS", t0(), "")
+        .await
+        .unwrap();
     // Re-collect so the failure is fresh when the exception runs out after 30 days.
     let expired_at = t0() + TimeDelta::days(31);
     collect_everything(&engine, expired_at).await;
-    assert_eq!(engine.refresh(expired_at).await.unwrap().state_of(&failing), Some(ControlState::Failing));
+    assert_eq!(
+        engine.refresh(expired_at).await.unwrap().state_of(&failing),
+        Some(ControlState::Failing)
+    );
     db
 }
 
 async fn out_of_scope_controls_are_not_applicable(db: TestDb) -> TestDb {
     let mut config = Config::default();
     let physical = "PHY-01".to_owned();
-    config.scope.exclude.push(Exclusion { control: physical.to_lowercase(), reason: "fully remote".into() });
+    config
+        .scope
+        .exclude
+        .push(Exclusion { control: physical.to_lowercase(), reason: "fully remote".into() });
     let engine = engine_with(&db, &config).await;
     let refresh = engine.refresh(t0()).await.unwrap();
     assert_eq!(refresh.state_of(&physical), Some(ControlState::NotApplicable));
 
     config.scope.exclude[0].control = "PHY-1".into();
-    let error = Engine::new(db.store().await, &config).err().expect("an unknown control in scope is refused");
+    let error = Engine::new(db.store().await, &config)
+        .err()
+        .expect("an unknown control in scope is refused");
     assert!(error.to_string().contains("did you mean PHY-01?"), "{error}");
     db
 }

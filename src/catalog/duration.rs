@@ -28,7 +28,9 @@ impl FromStr for FreshnessWindow {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let explain = || format!("{text:?} is not a duration; write a whole number and h, d or w, like \"2d\"");
+        let explain = || {
+            format!("{text:?} is not a duration; write a whole number and h, d or w, like \"2d\"")
+        };
         let text = text.trim();
         let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(explain)?;
         let (number, unit) = text.split_at(split);
@@ -43,9 +45,10 @@ impl FromStr for FreshnessWindow {
             return Err(format!("{text:?} is zero; evidence must stay current for at least 1h"));
         }
         // Ten years is far beyond any SOC 2 evidence cycle; anything larger is a typo.
-        let hours = number.checked_mul(hours_per_unit).filter(|h| *h <= 24 * 3660).ok_or_else(|| {
-            format!("{text:?} is longer than ten years; check the number")
-        })?;
+        let hours = number
+            .checked_mul(hours_per_unit)
+            .filter(|h| *h <= 24 * 3660)
+            .ok_or_else(|| format!("{text:?} is longer than ten years; check the number"))?;
         Ok(Self { hours })
     }
 }
@@ -67,7 +70,11 @@ mod tests {
     #[test]
     fn parses_hours_days_and_weeks() {
         for (text, hours) in [("36h", 36), ("2d", 48), ("1w", 168), ("365d", 365 * 24)] {
-            assert_eq!(text.parse::<FreshnessWindow>().unwrap().as_delta(), TimeDelta::hours(hours), "{text}");
+            assert_eq!(
+                text.parse::<FreshnessWindow>().unwrap().as_delta(),
+                TimeDelta::hours(hours),
+                "{text}"
+            );
         }
     }
 

@@ -206,8 +206,7 @@ impl Catalog {
 
     /// A user's own catalog: every `*.toml` file in `dir`, read in name order.
     pub fn from_dir(dir: &Path) -> Result<Catalog, CatalogError> {
-        let read_error =
-            |source| CatalogError::Read { path: dir.display().to_string(), source };
+        let read_error = |source| CatalogError::Read { path: dir.display().to_string(), source };
         let mut paths: Vec<_> = fs::read_dir(dir)
             .map_err(read_error)?
             .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -243,9 +242,12 @@ impl Catalog {
                 } else {
                     raw_control.id.clone()
                 };
-                let problem = |message| Problem { file: file.clone(), entry: entry.clone(), message };
+                let problem =
+                    |message| Problem { file: file.clone(), entry: entry.clone(), message };
                 if let Some(first_file) = seen.insert(raw_control.id.clone(), file.clone()) {
-                    problems.push(problem(format!("duplicate id; it is already defined in {first_file}")));
+                    problems.push(problem(format!(
+                        "duplicate id; it is already defined in {first_file}"
+                    )));
                     continue;
                 }
                 match validate(raw_control, &file, &criteria) {
@@ -336,7 +338,9 @@ fn validate(raw: RawControl, file: &str, criteria: &[Criterion]) -> Result<Contr
         }
     }
     if raw.criteria.is_empty() {
-        problems.push("criteria must list at least one Trust Services Criterion, e.g. [\"CC6.1\"]".into());
+        problems.push(
+            "criteria must list at least one Trust Services Criterion, e.g. [\"CC6.1\"]".into(),
+        );
     }
     for id in &raw.criteria {
         if !criteria.iter().any(|c| &c.id == id) {
@@ -354,10 +358,15 @@ fn validate(raw: RawControl, file: &str, criteria: &[Criterion]) -> Result<Contr
         }
     } else {
         if !checks.is_empty() {
-            problems.push("a manual control has no `checks`; use kind = \"hybrid\" to combine both".into());
+            problems.push(
+                "a manual control has no `checks`; use kind = \"hybrid\" to combine both".into(),
+            );
         }
         if raw.freshness.is_some() {
-            problems.push("`freshness` applies to automated evidence; a manual control uses `evidence_every`".into());
+            problems.push(
+                "`freshness` applies to automated evidence; a manual control uses `evidence_every`"
+                    .into(),
+            );
         }
     }
     if raw.kind.has_manual_evidence() {
@@ -368,7 +377,8 @@ fn validate(raw: RawControl, file: &str, criteria: &[Criterion]) -> Result<Contr
             problems.push(format!("a {kind} control needs `evidence_every`, e.g. \"365d\""));
         }
     } else if raw.evidence.is_some() || raw.evidence_every.is_some() {
-        problems.push("an automated control has no manual `evidence`; use kind = \"hybrid\"".into());
+        problems
+            .push("an automated control has no manual `evidence`; use kind = \"hybrid\"".into());
     }
     for check in &checks {
         if checks::find(check).is_none() {

@@ -14,7 +14,9 @@ fn load(text: &str) -> Result<Catalog, CatalogError> {
 
 fn problems(text: &str) -> Vec<String> {
     match load(text) {
-        Err(CatalogError::Invalid { problems }) => problems.iter().map(ToString::to_string).collect(),
+        Err(CatalogError::Invalid { problems }) => {
+            problems.iter().map(ToString::to_string).collect()
+        }
         other => panic!("expected validation problems, got {other:?}"),
     }
 }
@@ -43,7 +45,12 @@ fn every_common_criterion_is_covered_by_a_control() {
     let catalog = catalog();
     let covered: BTreeSet<&str> =
         catalog.controls().iter().flat_map(|c| c.criteria.iter().map(String::as_str)).collect();
-    let common: Vec<&str> = catalog.criteria().iter().map(|c| c.id.as_str()).filter(|id| id.starts_with("CC")).collect();
+    let common: Vec<&str> = catalog
+        .criteria()
+        .iter()
+        .map(|c| c.id.as_str())
+        .filter(|id| id.starts_with("CC"))
+        .collect();
     assert_eq!(common.len(), 33, "the 2017 criteria have 33 common criteria");
     let missing: Vec<&&str> = common.iter().filter(|id| !covered.contains(**id)).collect();
     assert!(missing.is_empty(), "criteria without a control: {missing:?}");
@@ -64,8 +71,10 @@ fn every_check_a_control_names_exists() {
 #[test]
 fn every_registered_check_is_used_by_a_control() {
     let catalog = catalog();
-    let used: BTreeSet<&str> = catalog.controls().iter().flat_map(|c| c.checks.iter().map(String::as_str)).collect();
-    let unused: Vec<&str> = checks::registry().iter().map(|c| c.id).filter(|id| !used.contains(id)).collect();
+    let used: BTreeSet<&str> =
+        catalog.controls().iter().flat_map(|c| c.checks.iter().map(String::as_str)).collect();
+    let unused: Vec<&str> =
+        checks::registry().iter().map(|c| c.id).filter(|id| !used.contains(id)).collect();
     assert!(unused.is_empty(), "checks no control uses: {unused:?}");
 }
 
@@ -83,7 +92,12 @@ fn every_control_says_how_it_is_evidenced() {
     for control in catalog().controls() {
         assert_eq!(control.kind.has_checks(), !control.checks.is_empty(), "{}", control.id);
         assert_eq!(control.kind.has_checks(), control.freshness.is_some(), "{}", control.id);
-        assert_eq!(control.kind.has_manual_evidence(), control.evidence_every.is_some(), "{}", control.id);
+        assert_eq!(
+            control.kind.has_manual_evidence(),
+            control.evidence_every.is_some(),
+            "{}",
+            control.id
+        );
         assert!(!control.remediation.is_empty(), "{}", control.id);
     }
 }
@@ -104,7 +118,10 @@ fn a_duplicate_id_names_both_files() {
     ])
     .unwrap_err()
     .to_string();
-    assert!(error.contains("b.toml: control AC-99: duplicate id; it is already defined in a.toml"), "{error}");
+    assert!(
+        error.contains("b.toml: control AC-99: duplicate id; it is already defined in a.toml"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -119,7 +136,10 @@ fn unknown_criteria_checks_and_bad_durations_are_each_named() {
         "custom.toml: control AC-99: unknown check \"aws.iam.root_mfaa\"",
         "custom.toml: control AC-99: freshness: \"2 days\" is not a duration",
     ] {
-        assert!(found.iter().any(|p| p.starts_with(expected)), "missing {expected:?} in {found:#?}");
+        assert!(
+            found.iter().any(|p| p.starts_with(expected)),
+            "missing {expected:?} in {found:#?}"
+        );
     }
 }
 
@@ -158,7 +178,8 @@ fn mistyped_ids_get_suggestions() {
 
 #[test]
 fn categories_follow_criteria() {
-    let catalog = load(&AUTOMATED.replace(r#"["CC6.1"]"#, r#"["CC6.1", "C1.1", "CC6.6"]"#)).unwrap();
+    let catalog =
+        load(&AUTOMATED.replace(r#"["CC6.1"]"#, r#"["CC6.1", "C1.1", "CC6.6"]"#)).unwrap();
     let control = &catalog.controls()[0];
     assert_eq!(catalog.categories_of(control), vec![Category::Security, Category::Confidentiality]);
 }

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{aws::AwsThresholds, github::GitHubThresholds, jira::JiraThresholds, okta::OktaThresholds};
+use super::{
+    aws::AwsThresholds, github::GitHubThresholds, jira::JiraThresholds, okta::OktaThresholds,
+};
 
 /// Time is a parameter, never read from the clock inside a check, so a test can judge the same
 /// snapshot "100 days later".

@@ -19,7 +19,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 4] = [Outcome::Pass, Outcome::Fail, Outcome::Error, Outcome::NotApplicable];
+    pub const ALL: [Outcome; 4] =
+        [Outcome::Pass, Outcome::Fail, Outcome::Error, Outcome::NotApplicable];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -38,7 +38,10 @@ pub enum Judge {
     Slack(fn(&SlackSnapshot, &CheckContext) -> Vec<Verdict>),
     /// Reads several sources. `primary` must be collected for the check to run; the others are
     /// optional and the check says in its reasons which ones it could not consult.
-    Cross { primary: Integration, run: fn(&Snapshot, &CheckContext) -> Vec<Verdict> },
+    Cross {
+        primary: Integration,
+        run: fn(&Snapshot, &CheckContext) -> Vec<Verdict>,
+    },
 }
 
 impl Judge {
@@ -89,7 +92,11 @@ pub fn find(id: &str) -> Option<&'static CheckDef> {
 /// A source that was never collected yields no findings (the controls show "no evidence"); a
 /// failed collection yields one `error` finding per check with the collector's reason, so a
 /// control can never pass on data that is not there.
-pub fn run_checks(snapshot: &Snapshot, integration: Integration, ctx: &CheckContext) -> Vec<Finding> {
+pub fn run_checks(
+    snapshot: &Snapshot,
+    integration: Integration,
+    ctx: &CheckContext,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     for check in registry().iter().filter(|c| c.judge.integration() == integration) {
         let (observed_at, verdicts) = match collection_state(snapshot, integration) {
@@ -102,7 +109,9 @@ pub fn run_checks(snapshot: &Snapshot, integration: Integration, ctx: &CheckCont
                 findings.push(Finding::from_verdict(check.id, verdict, observed_at));
                 continue;
             }
-            CollectionState::Collected { observed_at } => (observed_at, judge(check, snapshot, ctx)),
+            CollectionState::Collected { observed_at } => {
+                (observed_at, judge(check, snapshot, ctx))
+            }
         };
         if verdicts.is_empty() {
             // Every check reports at least one verdict when it has data; silence is a bug, and a
@@ -110,7 +119,8 @@ pub fn run_checks(snapshot: &Snapshot, integration: Integration, ctx: &CheckCont
             let verdict = Verdict::error(integration.as_str(), "the check returned no verdict");
             findings.push(Finding::from_verdict(check.id, verdict, observed_at));
         }
-        findings.extend(verdicts.into_iter().map(|v| Finding::from_verdict(check.id, v, observed_at)));
+        findings
+            .extend(verdicts.into_iter().map(|v| Finding::from_verdict(check.id, v, observed_at)));
     }
     findings
 }
@@ -128,7 +138,9 @@ fn collection_state(snapshot: &Snapshot, integration: Integration) -> Collection
             Source::Failed { reason, observed_at } => {
                 CollectionState::Failed { reason, observed_at: *observed_at }
             }
-            Source::Collected { observed_at, .. } => CollectionState::Collected { observed_at: *observed_at },
+            Source::Collected { observed_at, .. } => {
+                CollectionState::Collected { observed_at: *observed_at }
+            }
         }
     }
     match integration {

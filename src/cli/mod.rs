@@ -149,13 +149,19 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(id) = &criterion
                 && engine.catalog().criterion(id).is_none()
             {
-                bail!("unknown criterion {id:?}; criteria look like CC6.1, A1.2, C1.1, PI1.3 or P4.2");
+                bail!(
+                    "unknown criterion {id:?}; criteria look like CC6.1, A1.2, C1.1, PI1.3 or P4.2"
+                );
             }
             let refresh = engine.refresh(now).await?;
             let controls = views::lines(engine.catalog(), &refresh)
                 .into_iter()
                 .filter(|line| !failing || line.state == crate::controls::ControlState::Failing)
-                .filter(|line| criterion.as_ref().is_none_or(|id| line.criteria.iter().any(|c| c.eq_ignore_ascii_case(id))))
+                .filter(|line| {
+                    criterion
+                        .as_ref()
+                        .is_none_or(|id| line.criteria.iter().any(|c| c.eq_ignore_ascii_case(id)))
+                })
                 .collect::<Vec<_>>();
             let view = ControlsView { evaluated_at: refresh.at, controls };
             emit(json.json, &view, || render::controls(&view.controls, painter))?;
@@ -176,7 +182,8 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 exceptions: store.exceptions().await?,
                 history: store.transitions_of(&control.id, 20).await?,
             };
-            let detail = ControlDetail::new(engine.catalog(), &control, assessment, refresh.at, records);
+            let detail =
+                ControlDetail::new(engine.catalog(), &control, assessment, refresh.at, records);
             emit(json.json, &detail, || render::control(&detail, painter))?;
         }
         Command::Verify(flag) => {
@@ -187,10 +194,22 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Evidence(EvidenceCommand::Add { control, file, note, owner, json }) => {
-            let content = fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let file_name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
-            let (record, refresh) =
-                engine.add_manual_evidence(&control, &file_name, content, &note, owner.as_deref(), &cli_actor(), now).await?;
+            let content =
+                fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let file_name = file
+                .file_name()
+                .map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let (record, refresh) = engine
+                .add_manual_evidence(
+                    &control,
+                    &file_name,
+                    content,
+                    &note,
+                    owner.as_deref(),
+                    &cli_actor(),
+                    now,
+                )
+                .await?;
             let state = refresh.state_of(&record.control_id).map_or("unknown", |s| s.as_str());
             emit(json.json, &record, || {
                 format!(

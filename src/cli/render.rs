@@ -23,7 +23,9 @@ impl Painter {
     /// Colour when stdout is a terminal and `NO_COLOR` is unset.
     pub fn for_stdout() -> Self {
         use std::io::IsTerminal;
-        Painter { colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+        Painter {
+            colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
     }
 
     fn paint(&self, text: &str, style: Style) -> String {
@@ -89,24 +91,42 @@ pub fn status(view: &StatusView, painter: Painter) -> String {
     let mut states = painter.table();
     states.set_header(vec!["STATE", "CONTROLS"]);
     for (state, count) in &overall.states {
-        states.add_row(vec![painter.state_cell(*state), Cell::new(count).set_alignment(CellAlignment::Right)]);
+        states.add_row(vec![
+            painter.state_cell(*state),
+            Cell::new(count).set_alignment(CellAlignment::Right),
+        ]);
     }
     out.push_str(&trim_table(&states));
     out.push_str("\n\n");
 
     let mut categories = painter.table();
-    categories.set_header(vec!["CATEGORY", "SCORE", "CONTROLS", "PASSING", "FAILING", "NEEDS EVIDENCE"]);
+    categories.set_header(vec![
+        "CATEGORY",
+        "SCORE",
+        "CONTROLS",
+        "PASSING",
+        "FAILING",
+        "NEEDS EVIDENCE",
+    ]);
     for category in &view.posture.categories {
         let tally = &category.tally;
-        let count = |states: &[ControlState]| states.iter().map(|s| tally.states.get(s).copied().unwrap_or(0)).sum::<usize>();
+        let count = |states: &[ControlState]| {
+            states.iter().map(|s| tally.states.get(s).copied().unwrap_or(0)).sum::<usize>()
+        };
         categories.add_row(vec![
             Cell::new(category.category.as_str()),
             Cell::new(format!("{:.1}", tally.score)).set_alignment(CellAlignment::Right),
             Cell::new(tally.controls).set_alignment(CellAlignment::Right),
-            Cell::new(count(&[ControlState::Passing, ControlState::ManualOk])).set_alignment(CellAlignment::Right),
-            Cell::new(count(&[ControlState::Failing, ControlState::Errored])).set_alignment(CellAlignment::Right),
-            Cell::new(count(&[ControlState::NoEvidence, ControlState::Stale, ControlState::ManualDue]))
+            Cell::new(count(&[ControlState::Passing, ControlState::ManualOk]))
                 .set_alignment(CellAlignment::Right),
+            Cell::new(count(&[ControlState::Failing, ControlState::Errored]))
+                .set_alignment(CellAlignment::Right),
+            Cell::new(count(&[
+                ControlState::NoEvidence,
+                ControlState::Stale,
+                ControlState::ManualDue,
+            ]))
+            .set_alignment(CellAlignment::Right),
         ]);
     }
     out.push_str(&trim_table(&categories));
@@ -114,7 +134,11 @@ pub fn status(view: &StatusView, painter: Painter) -> String {
 
     if !view.attention.is_empty() {
         const SHOWN: usize = 10;
-        let _ = writeln!(out, "\n{}", painter.bold(&format!("Needs attention ({}):", view.attention.len())));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            painter.bold(&format!("Needs attention ({}):", view.attention.len()))
+        );
         out.push_str(&control_table(view.attention.iter().take(SHOWN), painter));
         out.push('\n');
         if view.attention.len() > SHOWN {
@@ -185,7 +209,11 @@ pub fn control(detail: &ControlDetail, painter: Painter) -> String {
                 right(check.failed),
                 right(check.errored),
                 right(check.not_applicable),
-                Cell::new(check.observed_at.map_or("never".into(), |t| t.format("%Y-%m-%d %H:%M").to_string())),
+                Cell::new(
+                    check
+                        .observed_at
+                        .map_or("never".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+                ),
             ]);
         }
         out.push_str(&indent(&trim_table(&table)));
@@ -196,10 +224,19 @@ pub fn control(detail: &ControlDetail, painter: Painter) -> String {
         let _ = writeln!(out, "\n{}", painter.bold("Failing resources"));
         for finding in &detail.problems {
             let marker = if finding.outcome == Outcome::Error { "error" } else { "fail " };
-            let _ = writeln!(out, "  {marker} {}  {} — {}", finding.check_id, finding.resource, finding.reason);
+            let _ = writeln!(
+                out,
+                "  {marker} {}  {} — {}",
+                finding.check_id, finding.resource, finding.reason
+            );
         }
         if detail.problems_not_shown > 0 {
-            let _ = writeln!(out, "  … and {} more (`--json` lists the first {} too)", detail.problems_not_shown, detail.problems.len());
+            let _ = writeln!(
+                out,
+                "  … and {} more (`--json` lists the first {} too)",
+                detail.problems_not_shown,
+                detail.problems.len()
+            );
         }
     }
 
@@ -293,7 +330,11 @@ pub fn verify(report: &VerifyReport, painter: Painter) -> String {
                 Cell::new(painter.paint(&text, Style::new().fg_color(Some(AnsiColor::Red.into()))))
             }
         };
-        table.add_row(vec![Cell::new(&chain.chain), Cell::new(chain.records).set_alignment(CellAlignment::Right), result]);
+        table.add_row(vec![
+            Cell::new(&chain.chain),
+            Cell::new(chain.records).set_alignment(CellAlignment::Right),
+            result,
+        ]);
     }
     out.push_str(&trim_table(&table));
     out.push('\n');
@@ -301,7 +342,10 @@ pub fn verify(report: &VerifyReport, painter: Painter) -> String {
         let _ = writeln!(out, "control_states: {control} does not match its newest transition");
     }
     let verdict = if report.intact() {
-        painter.paint("The evidence store is intact.", Style::new().fg_color(Some(AnsiColor::Green.into())))
+        painter.paint(
+            "The evidence store is intact.",
+            Style::new().fg_color(Some(AnsiColor::Green.into())),
+        )
     } else {
         let first = report
             .chains
@@ -341,5 +385,8 @@ fn check_status(status: CheckStatus) -> &'static str {
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|line| if line.is_empty() { String::new() } else { format!("  {line}") }).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|line| if line.is_empty() { String::new() } else { format!("  {line}") })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

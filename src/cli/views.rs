@@ -60,7 +60,9 @@ impl StatusView {
             .into_iter()
             .filter(|line| line.state.needs_attention())
             .collect();
-        attention.sort_by(|a, b| a.state.cmp(&b.state).then(b.severity.cmp(&a.severity)).then(a.id.cmp(&b.id)));
+        attention.sort_by(|a, b| {
+            a.state.cmp(&b.state).then(b.severity.cmp(&a.severity)).then(a.id.cmp(&b.id))
+        });
         StatusView { evaluated_at: refresh.at, posture, attention, has_collected_evidence }
     }
 }
@@ -176,14 +178,21 @@ impl ControlDetail {
         let mut problems: Vec<Finding> = records
             .findings
             .into_iter()
-            .filter(|f| control.checks.contains(&f.check_id) && matches!(f.outcome, Outcome::Fail | Outcome::Error))
+            .filter(|f| {
+                control.checks.contains(&f.check_id)
+                    && matches!(f.outcome, Outcome::Fail | Outcome::Error)
+            })
             .collect();
         problems.sort_by(|a, b| a.outcome.cmp(&b.outcome).then(a.check_id.cmp(&b.check_id)));
         let problems_not_shown = problems.len().saturating_sub(RESOURCES_SHOWN);
         problems.truncate(RESOURCES_SHOWN);
 
-        let sources: Vec<&str> =
-            control.checks.iter().filter_map(|id| checks::find(id)).map(|c| c.judge.integration().as_str()).collect();
+        let sources: Vec<&str> = control
+            .checks
+            .iter()
+            .filter_map(|id| checks::find(id))
+            .map(|c| c.judge.integration().as_str())
+            .collect();
         let evidence = records
             .evidence
             .into_iter()
@@ -217,7 +226,11 @@ impl ControlDetail {
             problems_not_shown,
             evidence,
             manual_evidence: records.manual_evidence,
-            exceptions: records.exceptions.into_iter().filter(|x| x.control_id == control.id).collect(),
+            exceptions: records
+                .exceptions
+                .into_iter()
+                .filter(|x| x.control_id == control.id)
+                .collect(),
             history: records.history.into_iter().map(TransitionLine::from).collect(),
         }
     }

@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 
 pub use posture::{CategoryPosture, Posture, Tally, credit, posture, weight};
 pub use state::{
-    ActiveException, Assessment, CheckStatus, CheckSummary, ControlInputs, ControlState, ManualStatus, assess,
+    ActiveException, Assessment, CheckStatus, CheckSummary, ControlInputs, ControlState,
+    ManualStatus, assess,
 };
 
 use crate::{catalog::Catalog, checks::Finding};
@@ -30,7 +31,11 @@ pub struct Evidence<'a> {
 }
 
 /// Assesses every control of the catalog.
-pub fn assess_all(catalog: &Catalog, evidence: Evidence<'_>, now: DateTime<Utc>) -> Vec<Assessment> {
+pub fn assess_all(
+    catalog: &Catalog,
+    evidence: Evidence<'_>,
+    now: DateTime<Utc>,
+) -> Vec<Assessment> {
     let mut by_check: HashMap<&str, Vec<&Finding>> = HashMap::new();
     for finding in evidence.findings {
         by_check.entry(finding.check_id.as_str()).or_default().push(finding);

@@ -44,7 +44,8 @@ pub struct Tally {
 
 impl Tally {
     fn of<'a>(controls: impl Iterator<Item = (&'a Control, ControlState)>) -> Tally {
-        let mut states: BTreeMap<ControlState, usize> = ControlState::ALL.into_iter().map(|s| (s, 0)).collect();
+        let mut states: BTreeMap<ControlState, usize> =
+            ControlState::ALL.into_iter().map(|s| (s, 0)).collect();
         let (mut earned, mut possible, mut count) = (0.0, 0.0, 0);
         for (control, state) in controls {
             count += 1;
@@ -84,7 +85,8 @@ pub fn posture(catalog: &Catalog, state_of: impl Fn(&str) -> Option<ControlState
         .filter_map(|c| state_of(&c.id).map(|s| (c, s, catalog.categories_of(c))))
         .collect();
     let overall = Tally::of(states.iter().map(|(c, s, _)| (*c, *s)));
-    let mut categories: Vec<Category> = states.iter().flat_map(|(_, _, cats)| cats.iter().copied()).collect();
+    let mut categories: Vec<Category> =
+        states.iter().flat_map(|(_, _, cats)| cats.iter().copied()).collect();
     categories.sort();
     categories.dedup();
     let categories = categories
@@ -92,7 +94,10 @@ pub fn posture(catalog: &Catalog, state_of: impl Fn(&str) -> Option<ControlState
         .map(|category| CategoryPosture {
             category,
             tally: Tally::of(
-                states.iter().filter(|(_, _, cats)| cats.contains(&category)).map(|(c, s, _)| (*c, *s)),
+                states
+                    .iter()
+                    .filter(|(_, _, cats)| cats.contains(&category))
+                    .map(|(c, s, _)| (*c, *s)),
             ),
         })
         .collect();

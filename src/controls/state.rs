@@ -79,7 +79,10 @@ impl ControlState {
     pub fn needs_attention(self) -> bool {
         !matches!(
             self,
-            ControlState::Passing | ControlState::ManualOk | ControlState::Excepted | ControlState::NotApplicable
+            ControlState::Passing
+                | ControlState::ManualOk
+                | ControlState::Excepted
+                | ControlState::NotApplicable
         )
     }
 }
@@ -169,16 +172,25 @@ pub fn assess(control: &Control, inputs: ControlInputs<'_>) -> Assessment {
     Assessment { control_id: control.id.clone(), state, reason, checks }
 }
 
-fn decide(control: &Control, checks: &[CheckSummary], inputs: ControlInputs<'_>) -> (ControlState, String) {
+fn decide(
+    control: &Control,
+    checks: &[CheckSummary],
+    inputs: ControlInputs<'_>,
+) -> (ControlState, String) {
     let automated = control.kind.has_checks().then(|| automated_state(checks));
-    let manual = control.kind.has_manual_evidence().then(|| manual_state(inputs.manual, &control.owner, inputs.now));
+    let manual = control
+        .kind
+        .has_manual_evidence()
+        .then(|| manual_state(inputs.manual, &control.owner, inputs.now));
     let (state, reason) = match (control.kind, automated, manual) {
         (ControlKind::Automated, Some(automated), _) => automated,
         (ControlKind::Manual, _, Some(manual)) => manual,
         (ControlKind::Hybrid, Some(automated), Some(manual)) => match automated.0 {
             // The automated half holds (or does not apply): the manual half decides.
             ControlState::Passing => match manual.0 {
-                ControlState::ManualOk => (ControlState::Passing, format!("{}; {}", automated.1, manual.1)),
+                ControlState::ManualOk => {
+                    (ControlState::Passing, format!("{}; {}", automated.1, manual.1))
+                }
                 _ => manual,
             },
             ControlState::NotApplicable => manual,
@@ -209,8 +221,12 @@ fn summarise_check(
 ) -> CheckSummary {
     let findings = findings.map(Vec::as_slice).unwrap_or_default();
     let count = |outcome| findings.iter().filter(|f| f.outcome == outcome).count();
-    let (passed, failed, errored, not_applicable) =
-        (count(Outcome::Pass), count(Outcome::Fail), count(Outcome::Error), count(Outcome::NotApplicable));
+    let (passed, failed, errored, not_applicable) = (
+        count(Outcome::Pass),
+        count(Outcome::Fail),
+        count(Outcome::Error),
+        count(Outcome::NotApplicable),
+    );
     let observed_at = findings.iter().map(|f| f.observed_at).max();
     let first_problem = findings
         .iter()
@@ -252,13 +268,18 @@ fn automated_state(checks: &[CheckSummary]) -> (ControlState, String) {
 
     if with(CheckStatus::Failing).next().is_some() {
         let parts: Vec<String> = with(CheckStatus::Failing)
-            .map(|c| format!("{} fails on {} of {} resources", c.check_id, c.failed, c.failed + c.passed))
+            .map(|c| {
+                format!("{} fails on {} of {} resources", c.check_id, c.failed, c.failed + c.passed)
+            })
             .collect();
         return (ControlState::Failing, parts.join("; "));
     }
     if let Some(check) = with(CheckStatus::Errored).next() {
         let problem = check.first_problem.as_deref().unwrap_or("no reason given");
-        return (ControlState::Errored, format!("{} could not be evaluated: {problem}", check.check_id));
+        return (
+            ControlState::Errored,
+            format!("{} could not be evaluated: {problem}", check.check_id),
+        );
     }
     if let Some(oldest) = with(CheckStatus::Stale).filter_map(|c| c.observed_at).min() {
         return (
@@ -271,7 +292,10 @@ fn automated_state(checks: &[CheckSummary]) -> (ControlState, String) {
         );
     }
     if with(CheckStatus::Missing).next().is_some() {
-        return (ControlState::NoEvidence, format!("no evidence collected yet for {}", names(CheckStatus::Missing)));
+        return (
+            ControlState::NoEvidence,
+            format!("no evidence collected yet for {}", names(CheckStatus::Missing)),
+        );
     }
     if checks.iter().all(|c| c.status == CheckStatus::NotApplicable) {
         return (ControlState::NotApplicable, "no resource these checks apply to".into());
@@ -281,9 +305,15 @@ fn automated_state(checks: &[CheckSummary]) -> (ControlState, String) {
     (ControlState::Passing, format!("{} {plural} on {resources} resources", checks.len()))
 }
 
-fn manual_state(manual: Option<&ManualStatus>, default_owner: &str, now: DateTime<Utc>) -> (ControlState, String) {
+fn manual_state(
+    manual: Option<&ManualStatus>,
+    default_owner: &str,
+    now: DateTime<Utc>,
+) -> (ControlState, String) {
     match manual {
-        None => (ControlState::ManualDue, format!("no evidence uploaded yet (owner: {default_owner})")),
+        None => {
+            (ControlState::ManualDue, format!("no evidence uploaded yet (owner: {default_owner})"))
+        }
         Some(m) if m.due_at <= now => (
             ControlState::ManualDue,
             format!("evidence was due on {} (owner: {})", m.due_at.format("%Y-%m-%d"), m.owner),

@@ -23,8 +23,13 @@ pub enum Integration {
 }
 
 impl Integration {
-    pub const ALL: [Integration; 5] =
-        [Integration::GitHub, Integration::Aws, Integration::Okta, Integration::Jira, Integration::Slack];
+    pub const ALL: [Integration; 5] = [
+        Integration::GitHub,
+        Integration::Aws,
+        Integration::Okta,
+        Integration::Jira,
+        Integration::Slack,
+    ];
 
     /// The name used in the store, the CLI (`--only github`) and check ids (`gh.`, `aws.`, …).
     pub fn as_str(self) -> &'static str {

@@ -26,7 +26,6 @@ const ACCOUNT_SIZE: usize = 500;
 const ADMINISTRATOR_ACCESS: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
 const SUPPORT_ACCESS: &str = "arn:aws:iam::aws:policy/AWSSupportAccess";
 
-
 /// A synthetic organisation of about `resources` IAM resources.
 pub fn generated(resources: usize) -> AwsSnapshot {
     let count = resources.div_ceil(ACCOUNT_SIZE).max(1);

@@ -23,7 +23,6 @@ pub const ORG: &str = "acme";
 /// benchmark's memory.
 const COMMITS_PER_BRANCH: usize = 10;
 
-
 /// A synthetic organisation with `resources` judged resources in total: one member for every
 /// five resources (at least one), repositories for the rest.
 pub fn generated(resources: usize) -> GitHubSnapshot {

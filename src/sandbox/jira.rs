@@ -8,7 +8,6 @@ use chrono::TimeDelta;
 use super::as_of;
 use crate::integrations::jira::{JiraSnapshot, JiraTicket, StatusCategory};
 
-
 /// A project with `resources` Kushim tickets.
 pub fn generated(resources: usize) -> JiraSnapshot {
     let today = as_of().date_naive();

@@ -17,7 +17,6 @@ use crate::integrations::okta::{
     SignOnRule, TokenNetwork, UserStatus,
 };
 
-
 fn days_ago(days: i64) -> DateTime<Utc> {
     as_of() - TimeDelta::days(days)
 }

@@ -79,12 +79,21 @@ const FINDINGS_PER_INSERT: usize = 500;
 
 impl Store {
     /// Appends one evidence record to the ledger.
-    pub async fn append_evidence(&self, evidence: NewEvidence) -> Result<EvidenceRecord, StoreError> {
+    pub async fn append_evidence(
+        &self,
+        evidence: NewEvidence,
+    ) -> Result<EvidenceRecord, StoreError> {
         let payload = canonical_json(&evidence.payload);
         let payload_sha256 = sha256_hex(payload.as_bytes());
-        let (collected_at, observed_at) = (to_unix(evidence.collected_at), to_unix(evidence.observed_at));
-        let content =
-            evidence_content(&evidence.source, &evidence.kind, collected_at, observed_at, &payload_sha256);
+        let (collected_at, observed_at) =
+            (to_unix(evidence.collected_at), to_unix(evidence.observed_at));
+        let content = evidence_content(
+            &evidence.source,
+            &evidence.kind,
+            collected_at,
+            observed_at,
+            &payload_sha256,
+        );
 
         let mut tx = self.pool.begin().await.context("begin appending evidence")?;
         let link = link_next(&mut tx, "evidence", &content).await?;
@@ -185,7 +194,8 @@ impl Store {
 
         if !findings.is_empty() {
             let count = i64::try_from(findings.len()).unwrap_or(i64::MAX);
-            let (first_seq, mut prev_hash) = claim_chain_positions(&mut tx, "findings", count).await?;
+            let (first_seq, mut prev_hash) =
+                claim_chain_positions(&mut tx, "findings", count).await?;
             let mut seq = first_seq;
             for chunk in findings.chunks(FINDINGS_PER_INSERT) {
                 let sql = multi_row_insert(
@@ -260,8 +270,10 @@ fn finding_from_row(row: &AnyRow) -> Result<Finding, StoreError> {
     let outcome: String = row.get(1);
     Ok(Finding {
         check_id: row.get(0),
-        outcome: Outcome::parse(&outcome)
-            .ok_or_else(|| StoreError::Corrupt { context: "finding outcome", detail: outcome.clone() })?,
+        outcome: Outcome::parse(&outcome).ok_or_else(|| StoreError::Corrupt {
+            context: "finding outcome",
+            detail: outcome.clone(),
+        })?,
         resource: row.get(2),
         reason: row.get(3),
         observed_at: from_unix(row.get(4)),
@@ -290,6 +302,9 @@ fn multi_row_insert(prefix: &str, columns: usize, rows: usize) -> String {
 mod tests {
     #[test]
     fn multi_row_inserts_number_placeholders_across_rows() {
-        assert_eq!(super::multi_row_insert("INSERT INTO t (a, b) VALUES ", 2, 2), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)");
+        assert_eq!(
+            super::multi_row_insert("INSERT INTO t (a, b) VALUES ", 2, 2),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
+        );
     }
 }

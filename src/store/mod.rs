@@ -5,11 +5,11 @@
 //! `postgres://` URL) through sqlx's `Any` driver: `$N` placeholders work on both, times are unix
 //! seconds, booleans are integers, JSON is text. Each backend has its own migrations folder.
 //!
-//! - [`chain`]: the hash chain shared by every append-only table.
-//! - [`ledger`]: collected evidence, evaluations and findings.
-//! - [`history`]: control-state transitions and the current-state projection.
-//! - [`people`]: manual evidence, risk exceptions and the audit log.
-//! - [`verify`]: recomputes every chain (`kushim verify`).
+//! - [`chain`] — the hash chain shared by every append-only table.
+//! - [`ledger`] — collected evidence, evaluations and findings.
+//! - [`history`] — control-state transitions and the current-state projection.
+//! - [`people`] — manual evidence, risk exceptions and the audit log.
+//! - [`verify`] — recomputes every chain (`kushim verify`).
 
 pub mod chain;
 mod history;
@@ -178,7 +178,12 @@ impl Store {
         let connect_error = |source| StoreError::Connect { url: url.to_string(), source };
         // One direct connection first: a pool retries a refused connection until its acquire
         // timeout, and a person typing `kushim status` should hear at once why it failed.
-        AnyConnection::connect(url.expose()).await.map_err(connect_error)?.close().await.map_err(connect_error)?;
+        AnyConnection::connect(url.expose())
+            .await
+            .map_err(connect_error)?
+            .close()
+            .await
+            .map_err(connect_error)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
             .connect(url.expose())
@@ -311,18 +316,25 @@ mod tests {
 
     #[test]
     fn bare_paths_and_sqlite_urls_become_creatable_sqlite_files() {
-        assert_eq!(DatabaseUrl::from_str("kushim.db").unwrap().expose(), "sqlite://kushim.db?mode=rwc");
+        assert_eq!(
+            DatabaseUrl::from_str("kushim.db").unwrap().expose(),
+            "sqlite://kushim.db?mode=rwc"
+        );
         assert_eq!(
             DatabaseUrl::from_str("sqlite:///var/lib/kushim.db").unwrap().expose(),
             "sqlite:///var/lib/kushim.db?mode=rwc"
         );
-        assert_eq!(DatabaseUrl::from_str("sqlite://x.db?mode=ro").unwrap().expose(), "sqlite://x.db?mode=ro");
+        assert_eq!(
+            DatabaseUrl::from_str("sqlite://x.db?mode=ro").unwrap().expose(),
+            "sqlite://x.db?mode=ro"
+        );
         assert_eq!(DatabaseUrl::default_sqlite().backend(), Backend::Sqlite);
     }
 
     #[test]
     fn postgres_urls_select_postgres_and_never_print_their_password() {
-        let url = DatabaseUrl::from_str("postgres://kushim:s3cret@db.internal:5432/kushim").unwrap();
+        let url =
+            DatabaseUrl::from_str("postgres://kushim:s3cret@db.internal:5432/kushim").unwrap();
         assert_eq!(url.backend(), Backend::Postgres);
         assert_eq!(url.to_string(), "postgres://kushim:***@db.internal:5432/kushim");
         assert!(!format!("{url:?}").contains("s3cret"));

@@ -270,7 +270,8 @@ impl Store {
         &self,
         request: NewException,
     ) -> Result<ExceptionRecord, StoreError> {
-        let (requested_at, expires_at) = (to_unix(request.requested_at), to_unix(request.expires_at));
+        let (requested_at, expires_at) =
+            (to_unix(request.requested_at), to_unix(request.expires_at));
         let content = exception_content(
             &request.control_id,
             &request.reason,
@@ -322,7 +323,8 @@ impl Store {
         note: &str,
     ) -> Result<(), StoreError> {
         let decided_at = to_unix(decided_at);
-        let content = decision_content(exception_seq, decision.as_str(), decided_by, decided_at, note);
+        let content =
+            decision_content(exception_seq, decision.as_str(), decided_by, decided_at, note);
         let mut tx = self.pool.begin().await.context("begin deciding an exception")?;
         let link = link_next(&mut tx, "exception_decisions", &content).await?;
         sqlx::query(
@@ -346,10 +348,12 @@ impl Store {
 
     /// Every exception with its current decision, newest first.
     pub async fn exceptions(&self) -> Result<Vec<ExceptionRecord>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {EXCEPTION_COLUMNS} ORDER BY x.seq DESC")))
-            .fetch_all(&self.pool)
-            .await
-            .context("read exceptions")?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {EXCEPTION_COLUMNS} ORDER BY x.seq DESC"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .context("read exceptions")?;
         rows.iter().map(exception_from_row).collect()
     }
 
@@ -357,7 +361,8 @@ impl Store {
     pub async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
         let at = to_unix(entry.at);
         let detail = super::chain::canonical_json(&entry.detail);
-        let content = audit_content(at, &entry.actor, &entry.origin, &entry.action, &entry.target, &detail);
+        let content =
+            audit_content(at, &entry.actor, &entry.origin, &entry.action, &entry.target, &detail);
         let mut tx = self.pool.begin().await.context("begin writing the audit log")?;
         let link = link_next(&mut tx, "audit_log", &content).await?;
         sqlx::query(

@@ -65,7 +65,13 @@ const CHAINS: &[ChainSpec] = &[
             if sha256_hex(payload.as_bytes()) != stored_sha {
                 return Err("the payload does not match its SHA-256".into());
             }
-            Ok(evidence_content(&row.get::<String, _>(3), &row.get::<String, _>(4), row.get(5), row.get(6), &stored_sha))
+            Ok(evidence_content(
+                &row.get::<String, _>(3),
+                &row.get::<String, _>(4),
+                row.get(5),
+                row.get(6),
+                &stored_sha,
+            ))
         },
     },
     ChainSpec {
@@ -200,18 +206,26 @@ impl Store {
         let (mut expected_seq, mut prev_hash, mut records) = (1_i64, GENESIS.to_owned(), 0_i64);
         let mut broken = None;
         while let Some(row) = rows.try_next().await.context("read a chain")? {
-            let (seq, stored_prev, stored_hash): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
+            let (seq, stored_prev, stored_hash): (i64, String, String) =
+                (row.get(0), row.get(1), row.get(2));
             records += 1;
             let problem = if seq != expected_seq {
-                Some(format!("expected record {expected_seq} next, found {seq}: a record was deleted or inserted"))
+                Some(format!(
+                    "expected record {expected_seq} next, found {seq}: a record was deleted or inserted"
+                ))
             } else if stored_prev != prev_hash {
                 Some("its link to the previous record does not match: the previous record was changed or removed".into())
             } else {
                 match (spec.content)(&row) {
                     Err(problem) => Some(problem),
-                    Ok(content) => (record_hash(spec.chain, seq, &stored_prev, &canonical_json(&content))
-                        != stored_hash)
-                        .then(|| "its contents do not match its hash: the record was edited".to_owned()),
+                    Ok(content) => {
+                        (record_hash(spec.chain, seq, &stored_prev, &canonical_json(&content))
+                            != stored_hash)
+                            .then(|| {
+                                "its contents do not match its hash: the record was edited"
+                                    .to_owned()
+                            })
+                    }
                 }
             };
             if let Some(problem) = problem {

@@ -42,7 +42,8 @@ impl TestDb {
                 }
             }
             Backend::Postgres => {
-                let server = postgres_server().expect("TEST_DATABASE_URL is set for the PostgreSQL suite");
+                let server =
+                    postgres_server().expect("TEST_DATABASE_URL is set for the PostgreSQL suite");
                 let name = format!(
                     "kushim_test_{}_{}",
                     std::process::id(),
@@ -55,7 +56,12 @@ impl TestDb {
                     .expect("create a test database");
                 admin.close().await;
                 let url = replace_database(&server, &name);
-                TestDb { url: DatabaseUrl::from_str(&url).unwrap(), backend, _dir: None, postgres: Some((server, name)) }
+                TestDb {
+                    url: DatabaseUrl::from_str(&url).unwrap(),
+                    backend,
+                    _dir: None,
+                    postgres: Some((server, name)),
+                }
             }
         }
     }
@@ -80,15 +86,39 @@ impl TestDb {
         result.rows_affected()
     }
 
-    /// Drops a PostgreSQL test database (SQLite files go with their directory).
-    pub async fn cleanup(self) {
-        if let Some((server, name)) = &self.postgres {
-            let admin = AnyPool::connect(server).await.expect("the PostgreSQL server answers");
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                .execute(&admin)
-                .await;
-            admin.close().await;
+    /// Drops a PostgreSQL test database now (it is also dropped when the value is, even when a
+    /// test panics; SQLite files go with their directory).
+    pub async fn cleanup(mut self) {
+        if let Some((server, name)) = self.postgres.take() {
+            drop_database(&server, &name).await;
         }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.postgres.take() {
+            // Drop may run inside a runtime (or while unwinding from a panic), so use a thread of
+            // its own with its own runtime.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                if let Ok(runtime) = runtime {
+                    runtime.block_on(drop_database(&server, &name));
+                }
+            })
+            .join();
+        }
+    }
+}
+
+async fn drop_database(server: &str, name: &str) {
+    if let Ok(admin) = AnyPool::connect(server).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await;
+        admin.close().await;
     }
 }
 

@@ -110,9 +110,17 @@ fn automated_control_states() {
         ("nothing collected yet", World::default(), ControlState::NoEvidence),
         ("one check never collected", World::with(vec![pass("a")]), ControlState::NoEvidence),
         ("every check passes", World::with(vec![pass("a"), pass("b")]), ControlState::Passing),
-        ("one resource fails", World::with(vec![pass("a"), pass("b"), fail("b")]), ControlState::Failing),
+        (
+            "one resource fails",
+            World::with(vec![pass("a"), pass("b"), fail("b")]),
+            ControlState::Failing,
+        ),
         ("a check errored", World::with(vec![pass("a"), error("b")]), ControlState::Errored),
-        ("a failure outranks an error", World::with(vec![fail("a"), error("b")]), ControlState::Failing),
+        (
+            "a failure outranks an error",
+            World::with(vec![fail("a"), error("b")]),
+            ControlState::Failing,
+        ),
         (
             "passing evidence older than the window",
             World::with(vec![pass("a"), finding("b", Outcome::Pass, 3)]),
@@ -133,11 +141,31 @@ fn automated_control_states() {
             World::with(vec![not_applicable("a"), not_applicable("b")]),
             ControlState::NotApplicable,
         ),
-        ("n/a beside a pass still passes", World::with(vec![not_applicable("a"), pass("b")]), ControlState::Passing),
-        ("an approved exception covers a failure", World::with(vec![fail("a"), pass("b")]).approved_exception(), ControlState::Excepted),
-        ("an exception changes nothing when passing", World::with(vec![pass("a"), pass("b")]).approved_exception(), ControlState::Passing),
-        ("an exception covers missing evidence too", World::default().approved_exception(), ControlState::Excepted),
-        ("out of scope wins over failing", World::with(vec![fail("a")]).out_of_scope(), ControlState::NotApplicable),
+        (
+            "n/a beside a pass still passes",
+            World::with(vec![not_applicable("a"), pass("b")]),
+            ControlState::Passing,
+        ),
+        (
+            "an approved exception covers a failure",
+            World::with(vec![fail("a"), pass("b")]).approved_exception(),
+            ControlState::Excepted,
+        ),
+        (
+            "an exception changes nothing when passing",
+            World::with(vec![pass("a"), pass("b")]).approved_exception(),
+            ControlState::Passing,
+        ),
+        (
+            "an exception covers missing evidence too",
+            World::default().approved_exception(),
+            ControlState::Excepted,
+        ),
+        (
+            "out of scope wins over failing",
+            World::with(vec![fail("a")]).out_of_scope(),
+            ControlState::NotApplicable,
+        ),
     ];
     for (name, world, expected) in rows {
         let assessment = world.assess(&two_checks);
@@ -149,7 +177,12 @@ fn automated_control_states() {
 fn errors_and_missing_evidence_never_pass() {
     // Whatever mix of non-passing findings a control has, it is not passing.
     let one_check = control(ControlKind::Automated, &["a"]);
-    for findings in [vec![], vec![error("a")], vec![pass("a"), error("a")], vec![finding("a", Outcome::Pass, 30)]] {
+    for findings in [
+        vec![],
+        vec![error("a")],
+        vec![pass("a"), error("a")],
+        vec![finding("a", Outcome::Pass, 30)],
+    ] {
         let state = World::with(findings.clone()).assess(&one_check).state;
         assert!(!state.is_satisfied(), "{findings:?} gave {state}");
     }
@@ -161,9 +194,17 @@ fn manual_control_states() {
     let rows = [
         ("nothing uploaded", World::default(), ControlState::ManualDue),
         ("evidence current", World::default().manual_due_in_days(30), ControlState::ManualOk),
-        ("evidence past its due date", World::default().manual_due_in_days(-1), ControlState::ManualDue),
+        (
+            "evidence past its due date",
+            World::default().manual_due_in_days(-1),
+            ControlState::ManualDue,
+        ),
         ("due now counts as due", World::default().manual_due_in_days(0), ControlState::ManualDue),
-        ("an exception covers overdue evidence", World::default().approved_exception(), ControlState::Excepted),
+        (
+            "an exception covers overdue evidence",
+            World::default().approved_exception(),
+            ControlState::Excepted,
+        ),
     ];
     for (name, world, expected) in rows {
         assert_eq!(world.assess(&policy).state, expected, "{name}");
@@ -176,9 +217,21 @@ fn hybrid_controls_need_both_halves() {
     let rows = [
         ("both hold", World::with(vec![pass("a")]).manual_due_in_days(10), ControlState::Passing),
         ("checks pass, sign-off missing", World::with(vec![pass("a")]), ControlState::ManualDue),
-        ("checks fail, sign-off current", World::with(vec![fail("a")]).manual_due_in_days(10), ControlState::Failing),
-        ("no evidence, sign-off current", World::default().manual_due_in_days(10), ControlState::NoEvidence),
-        ("checks n/a, sign-off current", World::with(vec![not_applicable("a")]).manual_due_in_days(10), ControlState::ManualOk),
+        (
+            "checks fail, sign-off current",
+            World::with(vec![fail("a")]).manual_due_in_days(10),
+            ControlState::Failing,
+        ),
+        (
+            "no evidence, sign-off current",
+            World::default().manual_due_in_days(10),
+            ControlState::NoEvidence,
+        ),
+        (
+            "checks n/a, sign-off current",
+            World::with(vec![not_applicable("a")]).manual_due_in_days(10),
+            ControlState::ManualOk,
+        ),
     ];
     for (name, world, expected) in rows {
         assert_eq!(world.assess(&hybrid).state, expected, "{name}");
@@ -198,20 +251,35 @@ fn reasons_say_what_to_look_at() {
     assert_eq!(missing.reason, "no evidence collected yet for a, b");
 
     let excepted = World::with(vec![fail("a"), pass("b")]).approved_exception().assess(&two_checks);
-    assert!(excepted.reason.starts_with("exception #7 approved by bob until 2026-12-25"), "{}", excepted.reason);
-    assert!(excepted.reason.ends_with("(otherwise failing: a fails on 1 of 1 resources)"), "{}", excepted.reason);
+    assert!(
+        excepted.reason.starts_with("exception #7 approved by bob until 2026-12-25"),
+        "{}",
+        excepted.reason
+    );
+    assert!(
+        excepted.reason.ends_with("(otherwise failing: a fails on 1 of 1 resources)"),
+        "{}",
+        excepted.reason
+    );
 
     let policy = control(ControlKind::Manual, &[]);
-    assert_eq!(World::default().assess(&policy).reason, "no evidence uploaded yet (owner: security)");
+    assert_eq!(
+        World::default().assess(&policy).reason,
+        "no evidence uploaded yet (owner: security)"
+    );
 }
 
 #[test]
 fn check_summaries_count_every_outcome() {
     let one_check = control(ControlKind::Automated, &["a"]);
     let assessment =
-        World::with(vec![pass("a"), pass("a"), fail("a"), error("a"), not_applicable("a")]).assess(&one_check);
+        World::with(vec![pass("a"), pass("a"), fail("a"), error("a"), not_applicable("a")])
+            .assess(&one_check);
     let summary = &assessment.checks[0];
-    assert_eq!((summary.passed, summary.failed, summary.errored, summary.not_applicable), (2, 1, 1, 1));
+    assert_eq!(
+        (summary.passed, summary.failed, summary.errored, summary.not_applicable),
+        (2, 1, 1, 1)
+    );
     assert_eq!(summary.status, CheckStatus::Failing);
     assert_eq!(summary.first_problem.as_deref(), Some("resource-of-a: fail reason"));
 }
