@@ -159,6 +159,7 @@ impl Engine {
 
     /// Stores one integration's collection (from `snapshot`) in the ledger, runs that
     /// integration's checks over it and re-assesses every control.
+    #[tracing::instrument(skip(self, snapshot), fields(%integration))]
     pub async fn ingest(
         &self,
         integration: Integration,
@@ -187,6 +188,12 @@ impl Engine {
         let ctx = CheckContext::new(collected_at).with_thresholds(self.thresholds.clone());
         let findings = checks::run_checks(snapshot, integration, &ctx);
         self.store.record_evaluation(&evidence, collected_at, &findings).await?;
+        tracing::info!(
+            evidence = evidence.seq,
+            kind,
+            findings = findings.len(),
+            "evidence ingested and judged"
+        );
         let refresh = self.refresh(collected_at).await?;
         Ok(Ingested { evidence, findings: findings.len(), refresh })
     }
@@ -249,6 +256,9 @@ impl Engine {
             })
             .collect();
         let transitions = self.store.record_transitions(&changes).await?;
+        for t in &transitions {
+            tracing::info!(control = %t.control_id, from = t.from_state.as_deref().unwrap_or("-"), to = %t.to_state, "control changed state");
+        }
         Ok(Refresh { assessments, transitions, at: now })
     }
 

@@ -293,3 +293,33 @@ fn migrate_reports_every_migration_applied() {
     assert!(run.stdout.contains("0001 ledger (applied)"), "{}", run.stdout);
     assert!(run.stdout.contains("0002 people (applied)"), "{}", run.stdout);
 }
+
+#[test]
+fn a_custom_catalog_replaces_the_builtin_one_and_is_validated() {
+    let kushim = Kushim::in_fresh_directory();
+    let catalog = kushim.path("controls");
+    std::fs::create_dir(&catalog).unwrap();
+    let control = r#"
+[[control]]
+id = "ACME-01"
+title = "Laptops encrypted"
+description = "Every laptop has full-disk encryption."
+criteria = ["CC6.7"]
+kind = "manual"
+evidence = "MDM export showing FileVault on"
+evidence_every = "90d"
+severity = "high"
+owner = "it"
+remediation = "Turn on FileVault through the MDM profile."
+"#;
+    std::fs::write(catalog.join("acme.toml"), control).unwrap();
+    std::fs::write(kushim.path("kushim.toml"), "catalog_dir = \"controls\"\n").unwrap();
+    let listed = kushim.json(&["controls", "--json"]);
+    assert_eq!(states(&listed), vec!["manual_due"]);
+    assert_eq!(listed["controls"][0]["id"], "ACME-01");
+
+    std::fs::write(catalog.join("acme.toml"), control.replace("CC6.7", "CC6.77")).unwrap();
+    kushim
+        .run(&["status"])
+        .assert_fails_with(2, "acme.toml: control ACME-01: unknown criterion \"CC6.77\"");
+}
