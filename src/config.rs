@@ -8,6 +8,7 @@ use std::{
     str::FromStr,
 };
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{checks::Thresholds, store::DatabaseUrl};
@@ -26,6 +27,133 @@ pub struct Config {
     pub scope: Scope,
     /// Check thresholds; every one has a documented default.
     pub checks: Thresholds,
+    pub github: Option<GitHubConfig>,
+    pub aws: Option<AwsConfig>,
+    pub okta: Option<OktaConfig>,
+}
+
+/// `[github]`. Each setting may come from the environment instead (named beside it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitHubConfig {
+    /// The organisation login (`GITHUB_ORG`).
+    pub org: Option<String>,
+    /// REST base URL (`GITHUB_API_URL`); GitHub Enterprise Server: `https://HOST/api/v3`.
+    pub api_url: Option<String>,
+    /// A file holding a token; otherwise `GITHUB_TOKEN`.
+    pub token_file: Option<PathBuf>,
+    /// GitHub App authentication instead of a token (`GITHUB_APP_ID`).
+    pub app_id: Option<u64>,
+    /// The App's private key, PEM (`GITHUB_APP_PRIVATE_KEY_PATH`).
+    pub app_private_key_file: Option<PathBuf>,
+    /// The App's installation on the organisation (`GITHUB_APP_INSTALLATION_ID`).
+    pub installation_id: Option<u64>,
+}
+
+/// `[aws]`. Credentials, region and endpoint come from the standard AWS chain and environment
+/// (`AWS_PROFILE`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`, …).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// Accounts reached by assuming a role; empty means the account of the default credentials.
+    #[serde(default)]
+    pub accounts: Vec<AwsAccountConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsAccountConfig {
+    /// A name for people (`prod`).
+    pub name: String,
+    /// The read-only role Kushim assumes in that account.
+    pub role_arn: String,
+    pub external_id: Option<String>,
+}
+
+/// `[okta]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OktaConfig {
+    /// `https://YOUR-ORG.okta.com` (`OKTA_ORG_URL`).
+    pub org_url: Option<String>,
+    /// A file holding an API token; otherwise `OKTA_API_TOKEN` (sent as `SSWS`).
+    pub token_file: Option<PathBuf>,
+    /// OAuth 2.0 service app instead of an API token (`OKTA_CLIENT_ID`).
+    pub client_id: Option<String>,
+    /// The service app's private key, PEM (`OKTA_PRIVATE_KEY_PATH`).
+    pub private_key_file: Option<PathBuf>,
+    /// The key id (`kid`) registered for that key, if any (`OKTA_KEY_ID`).
+    pub key_id: Option<String>,
+}
+
+/// A secret value: never printed, logged or serialised. Only [`Secret::expose`] reveals it,
+/// at the one place it is sent.
+#[derive(Clone)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(SecretString::from(value.into()))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        Ok(Secret::new(text.trim()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where settings that may live in the environment are looked up; tests pass a map.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment, ignoring empty values.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// GitHub settings, resolved from `[github]` and the environment.
+#[derive(Debug, Clone)]
+pub struct GitHubSettings {
+    pub org: String,
+    pub api_url: String,
+    pub auth: GitHubAuth,
+}
+
+#[derive(Debug, Clone)]
+pub enum GitHubAuth {
+    Token(Secret),
+    App { app_id: u64, private_key: Secret, installation_id: u64 },
+}
+
+/// AWS settings: which accounts to collect.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    pub accounts: Vec<AwsAccountConfig>,
+}
+
+/// Okta settings, resolved from `[okta]` and the environment.
+#[derive(Debug, Clone)]
+pub struct OktaSettings {
+    pub org_url: String,
+    pub auth: OktaAuth,
+}
+
+#[derive(Debug, Clone)]
+pub enum OktaAuth {
+    /// `Authorization: SSWS <token>`.
+    ApiToken(Secret),
+    /// OAuth 2.0 client credentials with a private-key JWT client assertion.
+    PrivateKeyJwt { client_id: String, private_key: Secret, key_id: Option<String> },
 }
 
 /// Which controls apply to this organisation.
@@ -99,6 +227,114 @@ impl Config {
         Ok(config)
     }
 
+    /// GitHub settings, or `None` when GitHub is not configured at all.
+    pub fn github(&self, env: Env<'_>) -> Result<Option<GitHubSettings>, ConfigError> {
+        let section = self.github.clone().unwrap_or_default();
+        let org = section.org.or_else(|| env("GITHUB_ORG"));
+        let app_id = section.app_id.or_else(|| env("GITHUB_APP_ID").and_then(|v| v.parse().ok()));
+        let token = match &section.token_file {
+            Some(path) => Some(Secret::from_file(path)?),
+            None => env("GITHUB_TOKEN").map(Secret::new),
+        };
+        if self.github.is_none() && org.is_none() && token.is_none() && app_id.is_none() {
+            return Ok(None);
+        }
+        let invalid = |message: &str| ConfigError::Invalid {
+            path: "[github]".into(),
+            message: message.into(),
+        };
+        let org =
+            org.ok_or_else(|| invalid("set `org` (or GITHUB_ORG) to the organisation's login"))?;
+        let api_url = section
+            .api_url
+            .or_else(|| env("GITHUB_API_URL"))
+            .unwrap_or_else(|| "https://api.github.com".into());
+        let auth = match (app_id, token) {
+            (Some(app_id), _) => {
+                let key_path = section
+                    .app_private_key_file
+                    .or_else(|| env("GITHUB_APP_PRIVATE_KEY_PATH").map(PathBuf::from))
+                    .ok_or_else(|| invalid("a GitHub App needs `app_private_key_file` (or GITHUB_APP_PRIVATE_KEY_PATH)"))?;
+                let installation_id = section
+                    .installation_id
+                    .or_else(|| env("GITHUB_APP_INSTALLATION_ID").and_then(|v| v.parse().ok()))
+                    .ok_or_else(|| {
+                        invalid(
+                            "a GitHub App needs `installation_id` (or GITHUB_APP_INSTALLATION_ID)",
+                        )
+                    })?;
+                GitHubAuth::App {
+                    app_id,
+                    private_key: Secret::from_file(&key_path)?,
+                    installation_id,
+                }
+            }
+            (None, Some(token)) => GitHubAuth::Token(token),
+            (None, None) => {
+                return Err(invalid(
+                    "set GITHUB_TOKEN (or `token_file`), or a GitHub App (`app_id`, …)",
+                ));
+            }
+        };
+        Ok(Some(GitHubSettings { org, api_url, auth }))
+    }
+
+    /// AWS settings, or `None` when neither `[aws]` nor any AWS credential setting is present.
+    pub fn aws(&self, env: Env<'_>) -> Option<AwsSettings> {
+        const CREDENTIAL_HINTS: [&str; 4] = [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_PROFILE",
+            "AWS_ROLE_ARN",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        ];
+        match &self.aws {
+            Some(section) => Some(AwsSettings { accounts: section.accounts.clone() }),
+            None if CREDENTIAL_HINTS.iter().any(|name| env(name).is_some()) => {
+                Some(AwsSettings::default())
+            }
+            None => None,
+        }
+    }
+
+    /// Okta settings, or `None` when Okta is not configured at all.
+    pub fn okta(&self, env: Env<'_>) -> Result<Option<OktaSettings>, ConfigError> {
+        let section = self.okta.clone().unwrap_or_default();
+        let org_url = section.org_url.or_else(|| env("OKTA_ORG_URL"));
+        let client_id = section.client_id.or_else(|| env("OKTA_CLIENT_ID"));
+        let token = match &section.token_file {
+            Some(path) => Some(Secret::from_file(path)?),
+            None => env("OKTA_API_TOKEN").map(Secret::new),
+        };
+        if self.okta.is_none() && org_url.is_none() && token.is_none() && client_id.is_none() {
+            return Ok(None);
+        }
+        let invalid =
+            |message: &str| ConfigError::Invalid { path: "[okta]".into(), message: message.into() };
+        let org_url = org_url.ok_or_else(|| {
+            invalid("set `org_url` (or OKTA_ORG_URL), e.g. https://acme.okta.com")
+        })?;
+        let auth = match (client_id, token) {
+            (Some(client_id), _) => {
+                let key_path = section
+                    .private_key_file
+                    .or_else(|| env("OKTA_PRIVATE_KEY_PATH").map(PathBuf::from))
+                    .ok_or_else(|| invalid("an OAuth service app needs `private_key_file` (or OKTA_PRIVATE_KEY_PATH)"))?;
+                OktaAuth::PrivateKeyJwt {
+                    client_id,
+                    private_key: Secret::from_file(&key_path)?,
+                    key_id: section.key_id.or_else(|| env("OKTA_KEY_ID")),
+                }
+            }
+            (None, Some(token)) => OktaAuth::ApiToken(token),
+            (None, None) => {
+                return Err(invalid(
+                    "set OKTA_API_TOKEN (or `token_file`), or an OAuth service app (`client_id`, …)",
+                ));
+            }
+        };
+        Ok(Some(OktaSettings { org_url, auth }))
+    }
+
     /// The database to use: `--database-url` / `DATABASE_URL` first, then the file, then
     /// `kushim.db`.
     pub fn database_url(
@@ -130,6 +366,32 @@ pub const EXAMPLE: &str = r#"# Kushim configuration. Every setting is optional; 
 # exclude = [
 #   { control = "PHY-01", reason = "Fully remote company; data centres are AWS's (carve-out)" },
 # ]
+
+# GitHub: a token with read:org and repo (or admin:org for 2FA data) in GITHUB_TOKEN,
+# or a GitHub App installed on the organisation.
+# [github]
+# org = "acme"                                   # GITHUB_ORG
+# api_url = "https://api.github.com"             # GITHUB_API_URL (GitHub Enterprise Server: https://HOST/api/v3)
+# token_file = "/run/secrets/github-token"       # instead of GITHUB_TOKEN
+# app_id = 12345                                 # GITHUB_APP_ID
+# app_private_key_file = "/run/secrets/app.pem"  # GITHUB_APP_PRIVATE_KEY_PATH
+# installation_id = 67890                        # GITHUB_APP_INSTALLATION_ID
+
+# AWS: the standard credential chain and environment (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, …)
+# with read-only IAM access (the SecurityAudit managed policy). Several accounts by role assumption:
+# [aws]
+# accounts = [
+#   { name = "prod", role_arn = "arn:aws:iam::111111111111:role/kushim-audit", external_id = "kushim" },
+# ]
+
+# Okta: an API token of a read-only administrator in OKTA_API_TOKEN, or an OAuth 2.0 service app
+# with the okta.*.read scopes and a private key.
+# [okta]
+# org_url = "https://acme.okta.com"              # OKTA_ORG_URL
+# token_file = "/run/secrets/okta-token"         # instead of OKTA_API_TOKEN
+# client_id = "0oa1example"                      # OKTA_CLIENT_ID
+# private_key_file = "/run/secrets/okta.pem"     # OKTA_PRIVATE_KEY_PATH
+# key_id = "kid-1"                               # OKTA_KEY_ID
 
 [checks.aws]
 # key_max_age_days = 90          # active access keys older than this fail
@@ -214,11 +476,12 @@ mod tests {
 
     #[test]
     fn the_defaults_shown_in_the_example_are_the_real_ones() {
-        // Uncommenting every `# key = value` line of the example must parse and give the
-        // defaults, so the comments cannot drift from the code.
+        // Uncommenting every `# key = value` line and `# [section]` of the example must parse
+        // (so every key shown exists) and give the defaults (so the comments cannot drift).
         let uncommented: String = EXAMPLE
             .lines()
             .map(|line| match line.strip_prefix("# ") {
+                Some(rest) if rest.starts_with('[') && rest.ends_with(']') => rest,
                 Some(rest)
                     if rest
                         .split_once(" = ")
@@ -233,5 +496,62 @@ mod tests {
             .join("\n");
         let config = parse(&uncommented).unwrap();
         assert_eq!(format!("{:?}", config.checks), format!("{:?}", Thresholds::default()));
+    }
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn integrations_without_any_setting_are_not_configured() {
+        let config = parse("").unwrap();
+        let nothing = env(&[]);
+        assert!(config.github(&nothing).unwrap().is_none());
+        assert!(config.aws(&nothing).is_none());
+        assert!(config.okta(&nothing).unwrap().is_none());
+    }
+
+    #[test]
+    fn github_comes_from_the_conventional_environment() {
+        let config = parse("").unwrap();
+        let github = config
+            .github(&env(&[
+                ("GITHUB_TOKEN", "ghp_secret"),
+                ("GITHUB_ORG", "acme"),
+                ("GITHUB_API_URL", "http://127.0.0.1:9/api/v3"),
+            ]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (github.org.as_str(), github.api_url.as_str()),
+            ("acme", "http://127.0.0.1:9/api/v3")
+        );
+        assert!(matches!(&github.auth, GitHubAuth::Token(token) if token.expose() == "ghp_secret"));
+        assert!(!format!("{github:?}").contains("ghp_secret"), "secrets never print");
+    }
+
+    #[test]
+    fn a_half_configured_integration_says_what_is_missing() {
+        let config = parse("").unwrap();
+        let error = config.github(&env(&[("GITHUB_TOKEN", "ghp_x")])).unwrap_err().to_string();
+        assert!(error.contains("GITHUB_ORG"), "{error}");
+        let error = parse("[okta]\norg_url = \"https://acme.okta.com\"\n")
+            .unwrap()
+            .okta(&env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("OKTA_API_TOKEN"), "{error}");
+    }
+
+    #[test]
+    fn okta_and_aws_resolve_from_file_and_environment() {
+        let config = parse("[okta]\norg_url = \"https://acme.okta.com\"\n\n[aws]\naccounts = [{ name = \"prod\", role_arn = \"arn:aws:iam::1:role/r\" }]\n").unwrap();
+        let okta = config.okta(&env(&[("OKTA_API_TOKEN", "00abc")])).unwrap().unwrap();
+        assert!(matches!(&okta.auth, OktaAuth::ApiToken(token) if token.expose() == "00abc"));
+        assert_eq!(config.aws(&env(&[])).unwrap().accounts[0].name, "prod");
+        assert!(
+            parse("").unwrap().aws(&env(&[("AWS_PROFILE", "audit")])).is_some(),
+            "the standard AWS environment is enough"
+        );
     }
 }

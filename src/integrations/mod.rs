@@ -2,6 +2,7 @@
 //! arrive, its client and collector). A snapshot is plain data: what we saw, never a judgement.
 
 pub mod aws;
+pub mod collect;
 pub mod github;
 pub mod jira;
 pub mod okta;

@@ -6,6 +6,7 @@ pub mod aws;
 pub mod github;
 pub mod jira;
 pub mod okta;
+pub mod serve;
 pub mod slack;
 
 use chrono::{DateTime, TimeZone, Utc};
