@@ -25,6 +25,18 @@ pub struct Collection<T> {
     pub finished_at: DateTime<Utc>,
 }
 
+/// One line of `kushim doctor`: a credential or permission that was tried, and what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Diagnosis {
+    pub integration: Integration,
+    /// What was tried, e.g. "token accepted", "read org members (read:org)".
+    pub check: String,
+    pub ok: bool,
+    /// On success what was seen ("42 repositories visible"); on failure what to change
+    /// ("grant the token the read:org scope").
+    pub detail: String,
+}
+
 /// Counts the API requests of one run, retries included. Cheap to clone; clones share the count.
 #[derive(Debug, Clone, Default)]
 pub struct ApiCalls(Arc<AtomicU64>);
