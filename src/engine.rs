@@ -12,10 +12,13 @@ use crate::{
     checks::{self, CheckContext, Thresholds},
     config::Config,
     controls::{self, ActiveException, Assessment, ControlState, Evidence, ManualStatus},
-    integrations::{Integration, Snapshot, Source},
+    integrations::{
+        Integration, Snapshot, SnapshotPart, Source, aws::AwsSnapshot, collect::Collection,
+        github::GitHubSnapshot, jira::JiraSnapshot, okta::OktaSnapshot, slack::SlackSnapshot,
+    },
     store::{
-        AuditEntry, EvidenceRecord, ManualEvidenceRecord, NewEvidence, NewManualEvidence,
-        NewTransition, Store, StoreError, TransitionRecord,
+        AuditEntry, CollectionRunRecord, EvidenceRecord, ManualEvidenceRecord, NewCollectionRun,
+        NewEvidence, NewManualEvidence, NewTransition, Store, StoreError, TransitionRecord,
     },
 };
 
@@ -30,7 +33,7 @@ pub enum EngineError {
     Catalog(#[from] CatalogError),
     #[error("{0}")]
     Config(String),
-    #[error("no control {id:?}{}", did_you_mean(suggestions))]
+    #[error("no control {id:?}{}", control_hint(suggestions))]
     UnknownControl { id: String, suggestions: Vec<String> },
     #[error("{id} is an automated control: its evidence is collected, not uploaded")]
     NotManual { id: String },
@@ -42,9 +45,19 @@ pub enum EngineError {
     Encode { integration: Integration, source: serde_json::Error },
 }
 
-fn did_you_mean(suggestions: &[String]) -> String {
-    match suggestions {
-        [] => "; `kushim controls` lists them".into(),
+fn control_hint(suggestions: &[String]) -> String {
+    if suggestions.is_empty() {
+        "; `kushim controls` lists them".into()
+    } else {
+        did_you_mean(suggestions)
+    }
+}
+
+/// "; did you mean X?" for an error message, or nothing when there is no close match.
+pub(crate) fn did_you_mean(suggestions: &[impl AsRef<str>]) -> String {
+    let suggestions: Vec<&str> = suggestions.iter().map(AsRef::as_ref).collect();
+    match suggestions.as_slice() {
+        [] => String::new(),
         [one] => format!("; did you mean {one}?"),
         many => format!("; did you mean one of {}?", many.join(", ")),
     }
@@ -69,6 +82,14 @@ impl Refresh {
 #[derive(Debug, Clone)]
 pub struct Ingested {
     pub evidence: EvidenceRecord,
+    pub findings: usize,
+    pub refresh: Refresh,
+}
+
+/// What recording one collection run did.
+#[derive(Debug, Clone)]
+pub struct CollectionReport {
+    pub run: CollectionRunRecord,
     pub findings: usize,
     pub refresh: Refresh,
 }
@@ -132,29 +153,45 @@ impl Engine {
         for record in self.store.latest_evidence().await? {
             let Some(integration) = Integration::parse(&record.source) else { continue };
             let payload = self.store.evidence_payload(record.seq).await?;
-            let corrupt = |e: serde_json::Error| StoreError::Corrupt {
-                context: "evidence payload",
-                detail: e.to_string(),
-            };
             match integration {
-                Integration::GitHub => {
-                    snapshot.github = serde_json::from_value(payload).map_err(corrupt)?
-                }
-                Integration::Aws => {
-                    snapshot.aws = serde_json::from_value(payload).map_err(corrupt)?
-                }
-                Integration::Okta => {
-                    snapshot.okta = serde_json::from_value(payload).map_err(corrupt)?
-                }
-                Integration::Jira => {
-                    snapshot.jira = serde_json::from_value(payload).map_err(corrupt)?
-                }
-                Integration::Slack => {
-                    snapshot.slack = serde_json::from_value(payload).map_err(corrupt)?
-                }
+                Integration::GitHub => restore::<GitHubSnapshot>(&mut snapshot, payload)?,
+                Integration::Aws => restore::<AwsSnapshot>(&mut snapshot, payload)?,
+                Integration::Okta => restore::<OktaSnapshot>(&mut snapshot, payload)?,
+                Integration::Jira => restore::<JiraSnapshot>(&mut snapshot, payload)?,
+                Integration::Slack => restore::<SlackSnapshot>(&mut snapshot, payload)?,
             }
         }
         Ok(snapshot)
+    }
+
+    /// Records one collection run: its data joins the newest data of the other integrations,
+    /// is stored and judged, and the run (outcome, API calls) is logged.
+    pub async fn ingest_collection<T: SnapshotPart>(
+        &self,
+        collection: Collection<T>,
+    ) -> Result<CollectionReport, EngineError> {
+        let integration = T::INTEGRATION;
+        let (outcome, detail) = match &collection.source {
+            Source::Failed { reason, .. } => ("failed", reason.clone()),
+            _ => ("collected", String::new()),
+        };
+        let mut snapshot = self.current_snapshot().await?;
+        *T::slot(&mut snapshot) = collection.source;
+        let ingested = self.ingest(integration, &snapshot, collection.finished_at).await?;
+        let run = self
+            .store
+            .record_collection_run(NewCollectionRun {
+                integration: integration.as_str().to_owned(),
+                started_at: collection.started_at,
+                finished_at: collection.finished_at,
+                outcome: outcome.to_owned(),
+                api_calls: collection.api_calls,
+                evidence_seq: ingested.evidence.seq,
+                detail,
+            })
+            .await?;
+        tracing::info!(%integration, outcome, api_calls = collection.api_calls, "collection recorded");
+        Ok(CollectionReport { run, findings: ingested.findings, refresh: ingested.refresh })
     }
 
     /// Stores one integration's collection (from `snapshot`) in the ledger, runs that
@@ -312,6 +349,16 @@ impl Engine {
         let refresh = self.refresh(now).await?;
         Ok((record, refresh))
     }
+}
+
+/// Puts a stored payload back into its slot of the snapshot.
+fn restore<T: SnapshotPart>(
+    snapshot: &mut Snapshot,
+    payload: serde_json::Value,
+) -> Result<(), EngineError> {
+    *T::slot(snapshot) = serde_json::from_value(payload)
+        .map_err(|e| StoreError::Corrupt { context: "evidence payload", detail: e.to_string() })?;
+    Ok(())
 }
 
 /// A source as a ledger payload: its JSON, its kind and the time its data describes.

@@ -292,6 +292,7 @@ fn migrate_reports_every_migration_applied() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("0001 ledger (applied)"), "{}", run.stdout);
     assert!(run.stdout.contains("0002 people (applied)"), "{}", run.stdout);
+    assert!(run.stdout.contains("0003 collection runs (applied)"), "{}", run.stdout);
 }
 
 #[test]

@@ -13,7 +13,7 @@ use kushim::{
     config::{Config, Exclusion},
     controls::ControlState,
     engine::{Actor, Engine, EngineError},
-    integrations::{Integration, Snapshot, Source},
+    integrations::{Integration, Snapshot, Source, collect::Collection},
     sandbox,
     store::{AuditEntry, Backend, ExceptionDecision, NewEvidence, NewException, Store},
 };
@@ -46,6 +46,7 @@ const STORIES: &[(&str, Story)] = stories![
     out_of_scope_controls_are_not_applicable,
     migrations_apply_in_order_onto_a_database_holding_data,
     concurrent_writers_keep_one_unbroken_chain,
+    a_collection_run_is_logged_with_its_api_calls,
 ];
 
 fn main() {
@@ -650,5 +651,44 @@ async fn concurrent_writers_keep_one_unbroken_chain(db: TestDb) -> TestDb {
     assert!(report.intact(), "{report:#?}");
     assert_eq!(report.chains.iter().find(|c| c.chain == "evidence").unwrap().records, 60);
     store.close().await;
+    db
+}
+
+async fn a_collection_run_is_logged_with_its_api_calls(db: TestDb) -> TestDb {
+    let engine = engine(&db).await;
+    let snapshot = sandbox::generated_org(300, t0());
+    let okta = Collection {
+        source: snapshot.okta.clone(),
+        api_calls: 42,
+        started_at: t0() - TimeDelta::seconds(5),
+        finished_at: t0(),
+    };
+    let report = engine.ingest_collection(okta).await.unwrap();
+    assert_eq!(
+        (report.run.integration.as_str(), report.run.outcome.as_str(), report.run.api_calls),
+        ("okta", "collected", 42)
+    );
+    assert!(report.findings > 0);
+
+    let failed = Collection::<kushim::integrations::okta::OktaSnapshot> {
+        source: Source::Failed {
+            reason: "okta rejected the credentials (E0000011)".into(),
+            observed_at: t0(),
+        },
+        api_calls: 1,
+        started_at: t0(),
+        finished_at: t0() + TimeDelta::seconds(1),
+    };
+    engine.ingest_collection(failed).await.unwrap();
+    let runs = engine.store().collection_runs(10).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        (runs[0].outcome.as_str(), runs[0].detail.as_str()),
+        ("failed", "okta rejected the credentials (E0000011)")
+    );
+    assert!(engine.store().verify().await.unwrap().intact());
+
+    db.sql("UPDATE collection_runs SET api_calls = 1 WHERE seq = 1").await;
+    assert_broken(engine.store(), "collection_runs", 1, "edited").await;
     db
 }

@@ -86,6 +86,17 @@ pub fn find(id: &str) -> Option<&'static CheckDef> {
     registry().iter().find(|check| check.id == id)
 }
 
+/// Check ids closest to a mistyped one, best first.
+pub fn suggest(typed: &str) -> Vec<&'static str> {
+    let mut scored: Vec<(f64, &'static str)> = registry()
+        .iter()
+        .map(|check| (strsim::jaro_winkler(typed, check.id), check.id))
+        .filter(|(score, _)| *score > 0.85)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().take(3).map(|(_, id)| id).collect()
+}
+
 /// Runs every check of one integration over the snapshot and dates each verdict with the time
 /// the data describes.
 ///

@@ -20,12 +20,13 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
 use crate::{
+    checks::{self, Finding, Outcome},
     config::{self, Config},
-    engine::{Actor, Engine},
+    engine::{Actor, Engine, did_you_mean},
     store::Store,
 };
 use render::Painter;
-use views::{ControlDetail, ControlRecords, ControlsView, StatusView};
+use views::{ControlDetail, ControlRecords, ControlsView, FindingsView, StatusView};
 
 /// Kushim watches your systems for SOC 2 and keeps tamper-evident evidence.
 #[derive(Debug, Parser)]
@@ -70,6 +71,17 @@ enum Command {
     Control {
         /// Control id, e.g. AC-01 (any case)
         id: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// The newest findings of the automated checks: outcome, resource, reason, observed time
+    Findings {
+        /// Only this check, e.g. gh.repo.required_reviews
+        #[arg(long, value_name = "ID")]
+        check: Option<String>,
+        /// Only failing findings
+        #[arg(long)]
+        failing: bool,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -185,6 +197,23 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let detail =
                 ControlDetail::new(engine.catalog(), &control, assessment, refresh.at, records);
             emit(json.json, &detail, || render::control(&detail, painter))?;
+        }
+        Command::Findings { check, failing, json } => {
+            if let Some(id) = &check
+                && checks::find(id).is_none()
+            {
+                bail!("no check {id:?}{}", did_you_mean(&checks::suggest(id)));
+            }
+            let findings: Vec<Finding> = engine
+                .store()
+                .latest_findings()
+                .await?
+                .into_iter()
+                .filter(|f| check.as_ref().is_none_or(|id| &f.check_id == id))
+                .filter(|f| !failing || f.outcome == Outcome::Fail)
+                .collect();
+            let view = FindingsView { findings };
+            emit(json.json, &view, || render::findings(&view.findings, painter))?;
         }
         Command::Verify(flag) => {
             let report = engine.store().verify().await?;

@@ -8,7 +8,7 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::NOTHI
 
 use super::views::{ControlDetail, ControlLine, StatusView};
 use crate::{
-    checks::Outcome,
+    checks::{Finding, Outcome},
     controls::{CheckStatus, ControlState},
     store::VerifyReport,
 };
@@ -316,6 +316,32 @@ pub fn control(detail: &ControlDetail, painter: Painter) -> String {
     out.push_str(&indent(&detail.remediation));
     out.push('\n');
     out
+}
+
+pub fn findings(findings: &[Finding], painter: Painter) -> String {
+    if findings.is_empty() {
+        return "No findings match. Automated checks report findings once a collection has run \
+                (`kushim collect`, or try `kushim demo`).\n"
+            .into();
+    }
+    let mut table = painter.table();
+    table.set_header(vec!["CHECK", "OUTCOME", "RESOURCE", "REASON", "OBSERVED"]);
+    for finding in findings {
+        let style = match finding.outcome {
+            Outcome::Fail => Style::new().fg_color(Some(AnsiColor::Red.into())),
+            Outcome::Error => Style::new().fg_color(Some(AnsiColor::Magenta.into())),
+            Outcome::Pass => Style::new().fg_color(Some(AnsiColor::Green.into())),
+            Outcome::NotApplicable => Style::new().fg_color(Some(AnsiColor::BrightBlack.into())),
+        };
+        table.add_row(vec![
+            Cell::new(&finding.check_id),
+            Cell::new(painter.paint(finding.outcome.as_str(), style)),
+            Cell::new(clip(&finding.resource, 48)),
+            Cell::new(clip(&finding.reason, 90)),
+            Cell::new(finding.observed_at.format("%Y-%m-%d %H:%M").to_string()),
+        ]);
+    }
+    format!("{}\n{} findings\n", trim_table(&table), findings.len())
 }
 
 pub fn verify(report: &VerifyReport, painter: Painter) -> String {

@@ -235,3 +235,9 @@ impl ControlDetail {
         }
     }
 }
+
+/// `kushim findings`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingsView {
+    pub findings: Vec<Finding>,
+}

@@ -92,3 +92,27 @@ pub struct Snapshot {
 /// `"credential_report"`, …), with the reason. A check that needs a missing part reports `error`
 /// with that reason instead of judging on partial data.
 pub type Gaps = std::collections::BTreeMap<String, String>;
+
+/// A snapshot type and its place in [`Snapshot`], so code that handles "one integration's
+/// collection" is written once for all of them.
+pub trait SnapshotPart: Serialize + serde::de::DeserializeOwned + Sized {
+    const INTEGRATION: Integration;
+    fn slot(snapshot: &mut Snapshot) -> &mut Source<Self>;
+}
+
+macro_rules! snapshot_part {
+    ($type:ty, $integration:ident, $field:ident) => {
+        impl SnapshotPart for $type {
+            const INTEGRATION: Integration = Integration::$integration;
+            fn slot(snapshot: &mut Snapshot) -> &mut Source<Self> {
+                &mut snapshot.$field
+            }
+        }
+    };
+}
+
+snapshot_part!(github::GitHubSnapshot, GitHub, github);
+snapshot_part!(aws::AwsSnapshot, Aws, aws);
+snapshot_part!(okta::OktaSnapshot, Okta, okta);
+snapshot_part!(jira::JiraSnapshot, Jira, jira);
+snapshot_part!(slack::SlackSnapshot, Slack, slack);

@@ -9,12 +9,14 @@
 //! - [`ledger`] — collected evidence, evaluations and findings.
 //! - [`history`] — control-state transitions and the current-state projection.
 //! - [`people`] — manual evidence, risk exceptions and the audit log.
+//! - [`runs`] — collection runs and what collectors keep between runs.
 //! - [`verify`] — recomputes every chain (`kushim verify`).
 
 pub mod chain;
 mod history;
 mod ledger;
 mod people;
+mod runs;
 mod verify;
 
 use std::{fmt, path::Path, str::FromStr};
@@ -32,6 +34,7 @@ pub use people::{
     AuditEntry, AuditRecord, ExceptionDecision, ExceptionRecord, ManualEvidenceRecord,
     NewException, NewManualEvidence,
 };
+pub use runs::{CollectionRunRecord, NewCollectionRun};
 pub use verify::{BrokenLink, ChainReport, VerifyReport};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

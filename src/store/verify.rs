@@ -14,6 +14,7 @@ use super::{
     history::transition_content,
     ledger::{evaluation_content, evidence_content, finding_content},
     people::{audit_content, decision_content, exception_content, manual_evidence_content},
+    runs::run_content,
 };
 
 /// The first problem found in one chain.
@@ -171,6 +172,22 @@ const CHAINS: &[ChainSpec] = &[
                 &row.get::<String, _>(6),
                 &row.get::<String, _>(7),
                 &row.get::<String, _>(8),
+            ))
+        },
+    },
+    ChainSpec {
+        chain: "collection_runs",
+        select: "SELECT seq, prev_hash, record_hash, integration, started_at, finished_at, outcome, \
+                 api_calls, evidence_seq, detail FROM collection_runs ORDER BY seq",
+        content: |row| {
+            Ok(run_content(
+                &row.get::<String, _>(3),
+                row.get(4),
+                row.get(5),
+                &row.get::<String, _>(6),
+                row.get(7),
+                row.get(8),
+                &row.get::<String, _>(9),
             ))
         },
     },
