@@ -11,6 +11,21 @@
 //! checks report `error` for it, never `pass`. A part that could not be fetched is also named in
 //! [`GitHubSnapshot::gaps`] with the reason, keyed by one of the `PART_*` constants below, or by
 //! [`repo_gap_key`] when only one repository's part failed.
+//!
+//! The collector: `client.rs` (octocrab, auth, retries, rate limits, paging, classification of
+//! GitHub's answers), `graphql.rs` (the queries and their answer shapes), `collector.rs` (what
+//! is fetched and how the snapshot is filled: [`collect`]), `etag.rs` (the conditional-request
+//! cache, [`EtagCache`]) and `doctor.rs` ([`doctor`]).
+
+mod client;
+mod collector;
+mod doctor;
+mod etag;
+mod graphql;
+
+pub use collector::collect;
+pub use doctor::doctor;
+pub use etag::{CachedPage, EtagCache};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
