@@ -329,7 +329,10 @@ async fn org_settings(
         Some("write") => Some(BasePermission::Write),
         Some("admin") => Some(BasePermission::Admin),
         Some(other) => {
-            return Err(malformed(&ORG, format!("unknown default_repository_permission {other:?}")));
+            return Err(malformed(
+                &ORG,
+                format!("unknown default_repository_permission {other:?}"),
+            ));
         }
     };
     Ok(OrgSettings {
@@ -844,9 +847,7 @@ fn classic_rule(rule: gql::ProtectionRule) -> ClassicRule {
     }
 }
 
-fn recent_commits(
-    history: gql::Nodes<gql::HistoryNode>,
-) -> Result<Vec<RecentCommit>, CollectError> {
+fn recent_commits(history: gql::History) -> Result<Vec<RecentCommit>, CollectError> {
     history
         .nodes
         .into_iter()

@@ -217,7 +217,13 @@ pub struct ProtectionRule {
 /// `target` is a `GitObject`; only a `Commit` has `history` (a tag target would not).
 #[derive(Debug, Deserialize)]
 pub struct CommitNode {
-    pub history: Option<Nodes<HistoryNode>>,
+    pub history: Option<History>,
+}
+
+/// `history` is read as one page of the newest commits, so it carries no `pageInfo`.
+#[derive(Debug, Deserialize)]
+pub struct History {
+    pub nodes: Vec<Option<HistoryNode>>,
 }
 
 #[derive(Debug, Deserialize)]
