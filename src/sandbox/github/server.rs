@@ -21,6 +21,10 @@
 //!   `x-accepted-oauth-scopes` / `x-accepted-github-permissions`.
 //! - Faults injected through the [`Recorder`] are rendered as GitHub renders them.
 
+// Handlers answer a refusal with the HTTP response itself (`Result<_, Response>`), which is how
+// axum composes; boxing every error response would only add noise to a test server.
+#![allow(clippy::result_large_err)]
+
 use std::{
     collections::{BTreeSet, HashMap},
     sync::{Arc, Mutex},
@@ -933,7 +937,7 @@ async fn audit_log(
         .filter(|(at, ..)| *at >= org.now - TimeDelta::days(180))
         .filter(|(at, ..)| since.is_none_or(|since| at.date_naive() >= since))
         .collect();
-    events.sort_by(|a, b| b.0.cmp(&a.0));
+    events.sort_by_key(|event| std::cmp::Reverse(event.0));
     let events = events
         .into_iter()
         .map(|(at, actor, id)| {
@@ -1390,7 +1394,7 @@ fn org_repos(org: &GitHubOrg, variables: &Value, archived: bool) -> GraphqlAnswe
     }
     let first_repos = first(variables, "first")?;
     let mut repos: Vec<&RepoSpec> = org.repos.iter().filter(|r| r.archived == archived).collect();
-    repos.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    repos.sort_by_key(|a| a.name.to_lowercase());
     let (page, info) = connection(&repos, after(variables), first_repos);
     let mut errors = Vec::new();
     let nodes: Vec<Value> = if archived {

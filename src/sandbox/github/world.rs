@@ -269,16 +269,10 @@ impl HookSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct WorkflowSpec {
     pub write_token: bool,
     pub can_approve_pull_requests: bool,
-}
-
-impl Default for WorkflowSpec {
-    fn default() -> Self {
-        WorkflowSpec { write_token: false, can_approve_pull_requests: false }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -761,9 +755,9 @@ fn generated_repo(r: RepoSpec, i: usize) -> RepoSpec {
     // ruleset only, 8 not readable by the token, 9 a weak classic rule.
     let r = match i % 10 {
         0..=5 => r.protection(|p| ProtectionSpec {
-            required_approvals: if i % 3 == 0 { 2 } else { 1 },
+            required_approvals: if i.is_multiple_of(3) { 2 } else { 1 },
             dismiss_stale_reviews: i % 4 != 2,
-            enforce_admins: i % 3 == 0,
+            enforce_admins: i.is_multiple_of(3),
             status_checks: if i % 5 == 4 {
                 Vec::new()
             } else {
@@ -797,7 +791,7 @@ fn generated_repo(r: RepoSpec, i: usize) -> RepoSpec {
     let r = (0..i % 4).fold(r, |r, k| {
         r.with_dependabot_alert(severities[(i + k) % 4], ((i * 7 + k * 11) % 60) as i64)
     });
-    let r = if i % 15 == 0 {
+    let r = if i.is_multiple_of(15) {
         r.with_secret_alert("github_personal_access_token", (i % 20) as i64)
     } else {
         r
@@ -805,18 +799,18 @@ fn generated_repo(r: RepoSpec, i: usize) -> RepoSpec {
     let r = (0..i % 3).fold(r, |r, k| {
         r.with_outside_collaborator(
             &format!("contractor-{k}"),
-            if i % 40 == 0 { "ADMIN" } else { "WRITE" },
+            if i.is_multiple_of(40) { "ADMIN" } else { "WRITE" },
         )
     });
     let r = if i % 33 == 7 { r.with_outside_collaborator_without_2fa("agency-bot") } else { r };
     let r = (0..i % 3).fold(r, |r, k| {
         r.with_hook(&format!("https://hooks.example.com/{i}/{k}"), |h| {
-            let h = if (i + k) % 8 == 0 { h.without_secret() } else { h };
-            if (i + k) % 19 == 0 { h.insecure_ssl() } else { h }
+            let h = if (i + k).is_multiple_of(8) { h.without_secret() } else { h };
+            if (i + k).is_multiple_of(19) { h.insecure_ssl() } else { h }
         })
     });
-    let r = if i % 12 == 0 { r.workflow_token_write() } else { r };
-    let r = if i % 33 == 0 { r.actions_can_approve_pull_requests() } else { r };
+    let r = if i.is_multiple_of(12) { r.workflow_token_write() } else { r };
+    let r = if i.is_multiple_of(33) { r.actions_can_approve_pull_requests() } else { r };
     let r = if i % 37 == 3 { r.with_direct_push("user00003") } else { r };
     if i % 5 == 2 { r.with_bot_commit() } else { r }
 }
