@@ -603,3 +603,38 @@ async fn doctor_names_a_missing_app_permission() {
         "{missing:#?}"
     );
 }
+
+#[tokio::test]
+async fn the_generated_organisation_needs_a_few_graphql_pages_and_gives_a_realistic_posture() {
+    let fake = serve(kushim::sandbox::github::generated_world(300, 200)).await;
+    let started = Instant::now();
+    let collection = collect(&fake.settings(), &RetryPolicy::default(), &EtagCache::new()).await;
+    let elapsed = started.elapsed();
+    let snapshot = data(&collection);
+    assert!(snapshot.gaps.is_empty(), "{:?}", snapshot.gaps);
+    assert_eq!(snapshot.repos.len(), 300);
+    assert_eq!(snapshot.members.as_ref().map(Vec::len), Some(200));
+    // 288 active repositories in 6 OrgRepos pages, 1 OrgArchivedRepos, 2 OrgMembers pages.
+    assert_eq!(requests_to(&fake, "/graphql"), 6 + 1 + 2);
+    assert_eq!(collection.api_calls, fake.recorder.requests().len() as u64);
+    let (core, graphql) = fake.rate_limit_used();
+    eprintln!(
+        "generated org (300 repos, 200 members): {} API calls, {core} REST points, {graphql} GraphQL points, {elapsed:?}",
+        collection.api_calls
+    );
+
+    let findings = judge(&collection, fake.now());
+    for outcome in [Outcome::Pass, Outcome::Fail] {
+        assert!(findings.iter().any(|f| f.outcome == outcome), "no {outcome:?} finding");
+    }
+    // Errors come only from the repositories the token may not administer (every tenth).
+    let errors: Vec<_> = findings.iter().filter(|f| f.outcome == Outcome::Error).collect();
+    assert!(!errors.is_empty());
+    assert!(
+        errors.iter().all(|f| f.reason.contains("classic branch protection")
+            || f.reason.contains("security settings")
+            || f.reason.contains("bypass actors")),
+        "{:#?}",
+        errors.iter().take(3).collect::<Vec<_>>()
+    );
+}

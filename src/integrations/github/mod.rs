@@ -217,8 +217,8 @@ pub struct Repository {
     /// GraphQL `visibility`.
     pub visibility: Visibility,
     /// GraphQL `isArchived`. The §2.1 query filters `isArchived: false`; the collector lists
-    /// archived repositories separately (`GET /orgs/{org}/repos` → `archived`) so the checks can
-    /// say they were skipped.
+    /// archived repositories separately (a light GraphQL query with `isArchived: true`, names and
+    /// visibility only) so the checks can say they were skipped.
     pub is_archived: bool,
     /// GraphQL `isFork`.
     pub is_fork: bool,
