@@ -11,6 +11,21 @@
 //! checks report `error` for it, never `pass`. A part that could not be fetched is also named in
 //! [`GitHubSnapshot::gaps`] with the reason, keyed by one of the `PART_*` constants below, or by
 //! [`repo_gap_key`] when only one repository's part failed.
+//!
+//! The collector: `client.rs` (octocrab, auth, retries, rate limits, paging, classification of
+//! GitHub's answers), `graphql.rs` (the queries and their answer shapes), `collector.rs` (what
+//! is fetched and how the snapshot is filled: [`collect`]), `etag.rs` (the conditional-request
+//! cache, [`EtagCache`]) and `doctor.rs` ([`doctor`]).
+
+mod client;
+mod collector;
+mod doctor;
+mod etag;
+mod graphql;
+
+pub use collector::collect;
+pub use doctor::doctor;
+pub use etag::{CachedPage, EtagCache};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -202,8 +217,8 @@ pub struct Repository {
     /// GraphQL `visibility`.
     pub visibility: Visibility,
     /// GraphQL `isArchived`. The §2.1 query filters `isArchived: false`; the collector lists
-    /// archived repositories separately (`GET /orgs/{org}/repos` → `archived`) so the checks can
-    /// say they were skipped.
+    /// archived repositories separately (a light GraphQL query with `isArchived: true`, names and
+    /// visibility only) so the checks can say they were skipped.
     pub is_archived: bool,
     /// GraphQL `isFork`.
     pub is_fork: bool,

@@ -5,6 +5,16 @@
 //! not at all, some unreadable; a few members lack 2FA or have gone quiet; alerts of every age.
 //!
 //! All times are relative to [`observed_at`], so judging at that instant gives stable results.
+//!
+//! The served sandbox: [`world`] holds the simulated organisation (a story-like builder and
+//! [`world::generated_world`] for the performance run and `kushim demo`), [`server`] serves it in
+//! GitHub's wire format ([`server::start`]) for the real `octocrab` client.
+
+pub mod server;
+pub mod world;
+
+pub use server::{FakeGitHub, start};
+pub use world::{GitHubOrg, generated_world};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
