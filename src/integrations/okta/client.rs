@@ -643,12 +643,12 @@ impl RateLimits {
             );
             tokio::time::sleep(wait).await;
             let mut buckets = self.buckets.lock().expect("rate-limit buckets");
-            if let Some(bucket) = buckets.get_mut(key) {
-                if bucket.resume_at.is_some_and(|at| at <= Instant::now()) {
-                    // A new window: its budget is unknown until the next answer says.
-                    bucket.remaining = None;
-                    bucket.resume_at = None;
-                }
+            if let Some(bucket) = buckets.get_mut(key)
+                && bucket.resume_at.is_some_and(|at| at <= Instant::now())
+            {
+                // A new window: its budget is unknown until the next answer says.
+                bucket.remaining = None;
+                bucket.resume_at = None;
             }
         }
     }

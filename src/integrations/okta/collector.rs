@@ -377,6 +377,8 @@ async fn password_policies(run: &mut Run<'_>) -> Result<(), CollectError> {
     }
 }
 
+type Listing<T> = Result<Vec<T>, CollectError>;
+
 /// The rules of each policy, four policies at a time; a policy whose rules fail keeps `None`
 /// and its own gap (see [`rules_gap_key`]).
 async fn rules<A: DeserializeOwned>(
@@ -385,7 +387,7 @@ async fn rules<A: DeserializeOwned>(
     policy_ids: &[String],
 ) -> Result<Vec<Option<Vec<wire::Rule<A>>>>, CollectError> {
     let client = run.client;
-    let results: Vec<(usize, Result<Vec<wire::Rule<A>>, CollectError>)> =
+    let results: Vec<(usize, Listing<wire::Rule<A>>)> =
         stream::iter(policy_ids.iter().enumerate().map(|(index, id)| async move {
             let url =
                 resource(client, &["api", "v1", "policies", id, "rules"], &[("limit", "100")]);
