@@ -129,7 +129,7 @@ async fn gather(client: &OktaClient, org_url: &str) -> Result<OktaSnapshot, Coll
     sign_on_policies(&mut run).await?;
     access_policies(&mut run).await?;
     admins(&mut run).await?;
-    match list(client, &API_TOKENS, client.url("/api/v1/api-tokens", &[("limit", "200")])).await {
+    match client.list(&API_TOKENS, client.url("/api/v1/api-tokens", &[("limit", "200")])).await {
         Ok(tokens) => {
             run.reached = true;
             run.snapshot.api_tokens =
@@ -137,7 +137,7 @@ async fn gather(client: &OktaClient, org_url: &str) -> Result<OktaSnapshot, Coll
         }
         Err(error) => run.gap(PART_API_TOKENS, error)?,
     }
-    match list(client, &LOG_STREAMS, client.url("/api/v1/logStreams", &[("limit", "200")])).await {
+    match client.list(&LOG_STREAMS, client.url("/api/v1/logStreams", &[("limit", "200")])).await {
         Ok(streams) => {
             run.reached = true;
             run.snapshot.log_streams =
@@ -152,14 +152,6 @@ async fn gather(client: &OktaClient, org_url: &str) -> Result<OktaSnapshot, Coll
         }
     }
     Ok(run.snapshot)
-}
-
-async fn list<T: DeserializeOwned>(
-    client: &OktaClient,
-    endpoint: &Endpoint,
-    url: Url,
-) -> Result<Vec<T>, CollectError> {
-    client.list(endpoint, url).await
 }
 
 /// `{org}/api/v1/<segments…>?query`, each segment percent-encoded (ids come from Okta's answers).
@@ -190,7 +182,7 @@ async fn org(run: &mut Run<'_>) -> Result<(), CollectError> {
 
 async fn users(run: &mut Run<'_>) -> Result<(), CollectError> {
     let url = run.client.url("/api/v1/users", &[("search", ALL_STATUSES), ("limit", "200")]);
-    let listed: Vec<wire::User> = match list(run.client, &USERS, url).await {
+    let listed: Vec<wire::User> = match run.client.list(&USERS, url).await {
         Ok(users) => users,
         Err(error) => return run.gap(PART_USERS, error),
     };
@@ -205,17 +197,6 @@ async fn users(run: &mut Run<'_>) -> Result<(), CollectError> {
     app_assignments(run).await
 }
 
-/// Users who can sign in: the ones whose MFA enrolment matters.
-fn can_sign_in(status: &UserStatus) -> bool {
-    matches!(
-        status,
-        UserStatus::Active
-            | UserStatus::Recovery
-            | UserStatus::PasswordExpired
-            | UserStatus::LockedOut
-    )
-}
-
 async fn factors(run: &mut Run<'_>) -> Result<(), CollectError> {
     let client = run.client;
     let wanted: Vec<(usize, String)> = run
@@ -223,7 +204,7 @@ async fn factors(run: &mut Run<'_>) -> Result<(), CollectError> {
         .users
         .iter()
         .enumerate()
-        .filter(|(_, user)| can_sign_in(&user.status))
+        .filter(|(_, user)| user.status.can_sign_in())
         .map(|(index, user)| (index, user.id.clone()))
         .collect();
     // Once Okta denies one user's factors it denies them all; stop asking.
@@ -236,7 +217,7 @@ async fn factors(run: &mut Run<'_>) -> Result<(), CollectError> {
                     return (*index, Err(error.clone()));
                 }
                 let url = resource(client, &["api", "v1", "users", id, "factors"], &[]);
-                let result = list(client, &FACTORS, url).await;
+                let result = client.list(&FACTORS, url).await;
                 if let Err(error @ CollectError::Forbidden { .. }) = &result {
                     let _ = denied.set(error.clone());
                 }
@@ -301,7 +282,7 @@ async fn app_assignments(run: &mut Run<'_>) -> Result<(), CollectError> {
         return Ok(());
     }
     let apps: Vec<wire::Application> =
-        match list(client, &APPS, client.url("/api/v1/apps", &[("limit", "200")])).await {
+        match client.list(&APPS, client.url("/api/v1/apps", &[("limit", "200")])).await {
             Ok(apps) => apps,
             Err(error) => return run.gap(PART_APP_ASSIGNMENTS, error),
         };
@@ -309,7 +290,7 @@ async fn app_assignments(run: &mut Run<'_>) -> Result<(), CollectError> {
         stream::iter(apps.iter().enumerate().map(|(index, app)| async move {
             let url =
                 resource(client, &["api", "v1", "apps", &app.id, "users"], &[("limit", "500")]);
-            (index, list(client, &APP_USERS, url).await)
+            (index, client.list(&APP_USERS, url).await)
         }))
         .buffer_unordered(CONCURRENCY)
         .collect()
@@ -363,10 +344,10 @@ fn policies_url(client: &OktaClient, kind: &str) -> Url {
 
 async fn password_policies(run: &mut Run<'_>) -> Result<(), CollectError> {
     let url = policies_url(run.client, "PASSWORD");
-    match list::<wire::Policy<wire::PasswordConditions, wire::PasswordSettings>>(
-        run.client, &POLICIES, url,
-    )
-    .await
+    match run
+        .client
+        .list::<wire::Policy<wire::PasswordConditions, wire::PasswordSettings>>(&POLICIES, url)
+        .await
     {
         Ok(policies) => {
             run.reached = true;
@@ -391,7 +372,7 @@ async fn rules<A: DeserializeOwned>(
         stream::iter(policy_ids.iter().enumerate().map(|(index, id)| async move {
             let url =
                 resource(client, &["api", "v1", "policies", id, "rules"], &[("limit", "100")]);
-            (index, list(client, &POLICY_RULES, url).await)
+            (index, client.list(&POLICY_RULES, url).await)
         }))
         .buffer_unordered(CONCURRENCY)
         .collect()
@@ -411,7 +392,7 @@ async fn rules<A: DeserializeOwned>(
 
 async fn sign_on_policies(run: &mut Run<'_>) -> Result<(), CollectError> {
     let url = policies_url(run.client, "OKTA_SIGN_ON");
-    let policies: Vec<wire::Policy> = match list(run.client, &POLICIES, url).await {
+    let policies: Vec<wire::Policy> = match run.client.list(&POLICIES, url).await {
         Ok(policies) => policies,
         Err(error) => return run.gap(PART_SIGN_ON_POLICIES, error),
     };
@@ -438,7 +419,7 @@ async fn access_policies(run: &mut Run<'_>) -> Result<(), CollectError> {
         return Ok(());
     }
     let url = policies_url(run.client, "ACCESS_POLICY");
-    let policies: Vec<wire::Policy> = match list(run.client, &POLICIES, url).await {
+    let policies: Vec<wire::Policy> = match run.client.list(&POLICIES, url).await {
         Ok(policies) => policies,
         Err(error) => return run.gap(PART_ACCESS_POLICIES, error),
     };
@@ -495,8 +476,8 @@ async fn read_admins(client: &OktaClient) -> Result<Vec<OktaAdmin>, CollectError
         stream::iter(ids.iter().map(|id| async move {
             let roles = resource(client, &["api", "v1", "users", id, "roles"], &[]);
             let groups = resource(client, &["api", "v1", "users", id, "groups"], &[]);
-            let roles = list(client, &USER_ROLES, roles).await?;
-            let groups = list(client, &USER_GROUPS, groups).await?;
+            let roles = client.list(&USER_ROLES, roles).await?;
+            let groups = client.list(&USER_GROUPS, groups).await?;
             Ok((id.clone(), (roles, groups)))
         }))
         .buffered(CONCURRENCY)
@@ -514,7 +495,7 @@ async fn read_admins(client: &OktaClient) -> Result<Vec<OktaAdmin>, CollectError
     let group_roles: HashMap<String, Vec<wire::RoleAssignment>> =
         stream::iter(group_ids.into_iter().map(|id| async move {
             let url = resource(client, &["api", "v1", "groups", &id, "roles"], &[]);
-            list(client, &GROUP_ROLES, url).await.map(|roles| (id, roles))
+            client.list(&GROUP_ROLES, url).await.map(|roles| (id, roles))
         }))
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<_>>()

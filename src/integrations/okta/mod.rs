@@ -149,6 +149,18 @@ pub enum UserStatus {
 }
 
 impl UserStatus {
+    /// ACTIVE, RECOVERY, PASSWORD_EXPIRED and LOCKED_OUT users can sign in (or are one step away
+    /// from it); the rest cannot, and a status this version does not know is not assumed to.
+    pub fn can_sign_in(&self) -> bool {
+        matches!(
+            self,
+            UserStatus::Active
+                | UserStatus::Recovery
+                | UserStatus::PasswordExpired
+                | UserStatus::LockedOut
+        )
+    }
+
     /// Okta's spelling, e.g. `PASSWORD_EXPIRED`.
     pub fn as_str(&self) -> &str {
         match self {

@@ -677,10 +677,6 @@ impl Shared {
 
 // ---- users and factors -----------------------------------------------------------------------
 
-fn status_name(status: &UserStatus) -> &str {
-    status.as_str()
-}
-
 fn user_json(user: &User, base: &str) -> Value {
     let self_href = format!("{base}/api/v1/users/{}", user.id);
     let mut links = json!({ "self": href(self_href.clone()) });
@@ -693,7 +689,7 @@ fn user_json(user: &User, base: &str) -> Value {
     }
     json!({
         "id": user.id,
-        "status": status_name(&user.status),
+        "status": user.status.as_str(),
         "created": time(user.created),
         "activated": opt_time(user.activated),
         "statusChanged": opt_time(user.activated.or(Some(user.created))),
@@ -762,7 +758,7 @@ async fn list_users(
         .users
         .iter()
         .filter(|user| match &wanted {
-            Some(statuses) => statuses.iter().any(|s| s == status_name(&user.status)),
+            Some(statuses) => statuses.iter().any(|s| s == user.status.as_str()),
             // The plain listing leaves DEPROVISIONED users out.
             None => user.status != UserStatus::Deprovisioned,
         })

@@ -430,13 +430,7 @@ impl OktaOrg {
         org.api_tokens = snapshot.api_tokens.clone();
         org.log_streams = snapshot.log_streams.clone();
         for user in &snapshot.users {
-            let can_sign_in = matches!(
-                user.status,
-                UserStatus::Active
-                    | UserStatus::Recovery
-                    | UserStatus::PasswordExpired
-                    | UserStatus::LockedOut
-            );
+            let can_sign_in = user.status.can_sign_in();
             let local = user.login.split('@').next().unwrap_or(&user.login);
             org.users.push(User {
                 id: user.id.clone(),
@@ -508,20 +502,8 @@ impl OktaOrg {
     /// Makes every user who can sign in a member of `group` (created if missing).
     pub(super) fn add_active_users_to_group(&mut self, group: &str) {
         let index = self.group_index(group);
-        let members: Vec<String> = self
-            .users
-            .iter()
-            .filter(|u| {
-                matches!(
-                    u.status,
-                    UserStatus::Active
-                        | UserStatus::Recovery
-                        | UserStatus::PasswordExpired
-                        | UserStatus::LockedOut
-                )
-            })
-            .map(|u| u.id.clone())
-            .collect();
+        let members: Vec<String> =
+            self.users.iter().filter(|u| u.status.can_sign_in()).map(|u| u.id.clone()).collect();
         self.groups[index].members.extend(members);
     }
 
