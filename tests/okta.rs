@@ -658,3 +658,70 @@ async fn a_thousand_user_org_costs_about_one_call_per_user_who_can_sign_in() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_policy_whose_rules_cannot_be_read_is_an_error_of_its_own() {
+    let fake = serve(story_org()).await;
+    fake.recorder.inject("/api/v1/policies/00pdefaultsignon/rules", Fault::ServerError(500), None);
+    let collection = okta::collect(&fake.settings(), &quick()).await;
+    let snapshot = data(&collection);
+    let default = snapshot.sign_on_policies.iter().find(|p| p.name == "Default Policy").unwrap();
+    assert_eq!(default.rules, None);
+    let employees = snapshot.sign_on_policies.iter().find(|p| p.name == "Employees").unwrap();
+    assert_eq!(employees.rules.as_ref().map(Vec::len), Some(1));
+    let key = okta::rules_gap_key(okta::PART_SIGN_ON_POLICIES, "00pdefaultsignon");
+    assert!(snapshot.gaps[&key].contains("HTTP 500"), "{:?}", snapshot.gaps);
+
+    let findings = judge(collection);
+    let default = finding(&findings, "okta.policy.session", "okta-policy:Default Policy");
+    assert_eq!(default.outcome, Outcome::Error);
+    assert!(default.reason.contains("the policy's rules could not be read"), "{}", default.reason);
+    assert_eq!(
+        finding(&findings, "okta.policy.session", "okta-policy-rule:Employees/Office hours")
+            .outcome,
+        Outcome::Pass
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_app_leaves_only_the_unproven_leavers_unknown() {
+    let org = OktaOrg::new()
+        .with_user("bob", |u| u.deprovisioned().assigned_to("github").assigned_to("salesforce"))
+        .with_user("gina", |u| u.suspended())
+        .with_user("alice", |u| u.with_factor("push").assigned_to("github"));
+    let fake = serve(org).await;
+    let salesforce = {
+        let response = reqwest::Client::new()
+            .get(format!("{}/api/v1/apps", fake.url()))
+            .header("authorization", "SSWS 00sandbox-kushim-demo-token")
+            .send()
+            .await
+            .unwrap();
+        let apps: Vec<serde_json::Value> = response.json().await.unwrap();
+        apps.iter().find(|app| app["name"] == "salesforce").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    fake.recorder.inject(
+        &format!("/api/v1/apps/{salesforce}/users"),
+        Fault::ServerError(502),
+        None,
+    );
+    let collection = okta::collect(&fake.settings(), &quick()).await;
+    let snapshot = data(&collection);
+    let apps_of = |login: &str| {
+        snapshot.users.iter().find(|u| u.login == login).unwrap().app_assignments.clone()
+    };
+    let bob = apps_of("bob@acme.com").expect("bob is known to keep GitHub");
+    assert_eq!(bob.iter().map(|a| a.app_label.as_str()).collect::<Vec<_>>(), ["Github"]);
+    assert_eq!(apps_of("gina@acme.com"), None, "no app shown, but one app could not be read");
+    let gap = &snapshot.gaps[PART_APP_ASSIGNMENTS];
+    assert!(gap.starts_with("1 of 2 apps' assignments could not be read; Salesforce: "), "{gap}");
+
+    let findings = judge(collection);
+    let gina = finding(&findings, "okta.users.deprovisioned_no_access", "okta-user:gina@acme.com");
+    assert_eq!(gina.outcome, Outcome::Error);
+    let bob = finding(&findings, "okta.users.deprovisioned_no_access", "okta-user:bob@acme.com");
+    assert_eq!(bob.outcome, Outcome::Fail);
+}

@@ -179,10 +179,11 @@ impl OktaClient {
             |what: String| CollectError::NotConfigured { integration: Integration::Okta, what };
         let base = Url::parse(settings.org_url.trim_end_matches('/'))
             .ok()
-            .filter(|url| matches!(url.scheme(), "https" | "http") && url.host().is_some())
+            .filter(|url| url.host().is_some() && (url.scheme() == "https" || is_local(url)))
             .ok_or_else(|| {
                 not_configured(format!(
-                    "OKTA_ORG_URL `{}` is not an org URL such as https://acme.okta.com",
+                    "OKTA_ORG_URL `{}` is not an org URL such as https://acme.okta.com (plain \
+                     http is accepted only on this machine, for the sandbox)",
                     settings.org_url
                 ))
             })?;
@@ -470,6 +471,18 @@ impl OktaClient {
     }
 }
 
+/// An `http://` URL on the loopback interface, where the sandbox fake listens: the credentials
+/// never cross a network in the clear.
+fn is_local(url: &Url) -> bool {
+    url.scheme() == "http"
+        && match url.host() {
+            Some(url::Host::Domain(domain)) => domain == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+}
+
 /// `base` with `path` replacing its path (an org URL has none of its own).
 fn join(base: &Url, path: &str) -> Url {
     let mut url = base.clone();
@@ -718,6 +731,23 @@ mod tests {
             ("x-rate-limit-reset", "1748736012"),
         ]);
         assert_eq!(reset_wait(&reply), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn credentials_go_over_https_or_stay_on_this_machine() {
+        let settings = |org_url: &str| OktaSettings {
+            org_url: org_url.to_string(),
+            auth: OktaAuth::ApiToken(Secret::new("00token")),
+        };
+        let client = |org_url: &str| {
+            OktaClient::new(&settings(org_url), RetryPolicy::default(), ApiCalls::default())
+        };
+        assert!(client("https://acme.okta.com/").is_ok());
+        assert!(client("http://127.0.0.1:8080").is_ok());
+        assert!(client("http://localhost:8080").is_ok());
+        let error = client("http://acme.okta.com").err().expect("plain http off this machine");
+        assert!(error.to_string().contains("OKTA_ORG_URL `http://acme.okta.com`"), "{error}");
+        assert!(client("acme.okta.com").is_err());
     }
 
     #[test]

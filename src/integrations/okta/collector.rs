@@ -1,6 +1,6 @@
 //! What Kushim reads from an Okta org, and how it fills [`OktaSnapshot`]; plus `kushim doctor`'s
-//! Okta checks. The calls, in order (about 5 + N/200 + N_signin + A + 3·admins requests for N
-//! users, N_signin of whom can sign in, and A apps):
+//! Okta checks. The calls, in order; one per user who can sign in dominates, the rest are a few
+//! dozen (838 calls in all for the 1 000-user sandbox org, 810 of them factor listings):
 //!
 //! 1. `GET /.well-known/okta-organization`: Classic or Identity Engine.
 //! 2. `GET /api/v1/users?search=status eq "STAGED" or … or status eq "DEPROVISIONED"`: every
@@ -586,11 +586,17 @@ async fn diagnose(settings: &OktaSettings, policy: &RetryPolicy) -> Vec<Diagnosi
     } else {
         "API token accepted (SSWS)"
     };
-    if let Err(error @ CollectError::Unauthorized { .. }) = &users {
-        report.push(diagnosis(accepted, Err(error.clone())));
-        return report;
+    match &users {
+        Err(error @ CollectError::Unauthorized { .. }) => {
+            report.push(diagnosis(accepted, Err(error.clone())));
+            return report;
+        }
+        // A 403 still means Okta knew the credentials; other failures say nothing about them.
+        Ok(_) | Err(CollectError::Forbidden { .. }) => {
+            report.push(diagnosis(accepted, Ok("Okta accepted the credentials".into())));
+        }
+        Err(_) => {}
     }
-    report.push(diagnosis(accepted, Ok("Okta accepted the credentials".into())));
     let first_user = users.as_ref().ok().and_then(|(users, _)| users.first()).map(|u| u.id.clone());
     report.push(diagnosis(
         permission(&USERS),
