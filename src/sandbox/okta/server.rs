@@ -134,9 +134,7 @@ fn router(state: OrgState, recorder: Recorder) -> Router {
         .route("/api/v1/api-tokens", get(list_api_tokens))
         .route("/api/v1/logStreams", get(list_log_streams))
         .route_layer(middleware::from_fn_with_state(state.clone(), guard))
-        .fallback(|| async {
-            okta_error(StatusCode::NOT_FOUND, "E0000007", "Not found: Resource not found")
-        })
+        .fallback(not_found)
         .layer(middleware::from_fn(move |request: Request<Body>, next: Next| {
             with_faults(recorder.clone(), render_fault, request, next)
         }))
@@ -144,6 +142,14 @@ fn router(state: OrgState, recorder: Recorder) -> Router {
 }
 
 // ---- errors, headers, time -------------------------------------------------------------------
+
+/// Any path the fake does not serve, with the rate-limit headers every Okta answer carries.
+async fn not_found() -> Response {
+    let mut response =
+        okta_error(StatusCode::NOT_FOUND, "E0000007", "Not found: Resource not found");
+    rate_headers(&mut response, 1200, 1199, Utc::now().timestamp() + 60);
+    response
+}
 
 /// An error answer: Okta's error body (with a `WWW-Authenticate` challenge for a Bearer token),
 /// or an OAuth error from the token endpoint.

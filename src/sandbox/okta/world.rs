@@ -15,7 +15,7 @@
 //! Default global session policy (no session limit, two hours idle, no MFA), the Okta Admin
 //! Console and Okta Dashboard app sign-in policies (two factors), the Everyone group, no log
 //! stream, and the sandbox API token ([`SANDBOX_API_TOKEN`]) accepted. Times are relative to
-//! [`as_of`](crate::sandbox::as_of) unless [`OktaOrg::as_of`] says otherwise.
+//! [`as_of`] unless [`OktaOrg::as_of`] says otherwise.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
