@@ -8,7 +8,19 @@
 //! its SDK models fail on some policy types, so every setting a check judges is an `Option`:
 //! `None` means "Okta did not say", and the checks never read it as compliant.
 //!
-//! Parts that could not be fetched at all are recorded in `gaps` under the `PART_*` names below.
+//! Parts that could not be fetched at all are recorded in `gaps` under the `PART_*` names below;
+//! one policy whose rules could not be read, under [`rules_gap_key`].
+//!
+//! [`collect`] and [`doctor`] talk to the org (`collector.rs`: what to fetch; `client.rs`:
+//! transport, paging, rate limits, errors; `oauth.rs`: service-app tokens; `wire.rs`: Okta's
+//! JSON).
+
+mod client;
+mod collector;
+mod oauth;
+mod wire;
+
+pub use collector::{collect, doctor};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -35,6 +47,12 @@ pub const PART_ADMIN_ROLES: &str = "admin_roles";
 pub const PART_API_TOKENS: &str = "api_tokens";
 /// `GET /api/v1/logStreams`.
 pub const PART_LOG_STREAMS: &str = "log_streams";
+
+/// The gap key for one policy of `part` (`PART_SIGN_ON_POLICIES`, `PART_ACCESS_POLICIES`) whose
+/// rules could not be read (`GET /api/v1/policies/{id}/rules`); that policy's `rules` is `None`.
+pub fn rules_gap_key(part: &str, policy_id: &str) -> String {
+    format!("{part}/{policy_id}/rules")
+}
 
 /// Everything Kushim collected from one Okta org.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -131,6 +149,18 @@ pub enum UserStatus {
 }
 
 impl UserStatus {
+    /// ACTIVE, RECOVERY, PASSWORD_EXPIRED and LOCKED_OUT users can sign in (or are one step away
+    /// from it); the rest cannot, and a status this version does not know is not assumed to.
+    pub fn can_sign_in(&self) -> bool {
+        matches!(
+            self,
+            UserStatus::Active
+                | UserStatus::Recovery
+                | UserStatus::PasswordExpired
+                | UserStatus::LockedOut
+        )
+    }
+
     /// Okta's spelling, e.g. `PASSWORD_EXPIRED`.
     pub fn as_str(&self) -> &str {
         match self {

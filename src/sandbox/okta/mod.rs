@@ -6,6 +6,16 @@
 //! one super admin too many, a weak default password policy and an unbounded default session.
 //!
 //! Times are relative to [`as_of`]; judge the org with `CheckContext::new(as_of())`.
+//!
+//! The served fake lives beside it: [`world`] holds a simulated org built like a story (or from
+//! a generated snapshot, [`generated_world`]), [`server`] serves it in Okta's wire format for the
+//! real client to collect from.
+
+pub mod server;
+pub mod world;
+
+pub use server::{FakeOkta, start};
+pub use world::OktaOrg;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -44,6 +54,18 @@ pub fn generated(resources: usize) -> OktaSnapshot {
         users,
         gaps: Default::default(),
     }
+}
+
+/// The org [`generated`] describes, with `users` users, to serve: `kushim demo` and the
+/// performance run (1 000 users). Besides the leavers' app assignments of the snapshot, everyone
+/// who can sign in is in an Employees group assigned to Slack and Salesforce, so app listings
+/// page as they would in a real org.
+pub fn generated_world(users: usize) -> OktaOrg {
+    let mut org = OktaOrg::from_snapshot(&generated(users + FIXED_RESOURCES));
+    org.add_active_users_to_group("Employees");
+    org.with_app("slack", "Slack")
+        .with_app("salesforce", "Salesforce")
+        .with_group("Employees", |g| g.assigned_to("slack").assigned_to("salesforce"))
 }
 
 fn user(i: usize) -> OktaUser {
