@@ -23,7 +23,7 @@ use crate::{
     checks::{self, Finding, Outcome},
     config::{self, Config},
     engine::{Actor, Engine, did_you_mean},
-    store::Store,
+    store::{DatabaseUrl, Store},
 };
 use render::Painter;
 use views::{ControlDetail, ControlRecords, ControlsView, FindingsView, StatusView};
@@ -138,11 +138,38 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     let url = loaded.config.database_url(cli.database_url.as_deref())?;
     let store = Store::open(&url).await?;
     let engine = Engine::new(store, &loaded.config)?;
-    let painter = Painter::for_stdout();
-    let now = Utc::now();
+    let session = Session { engine, config: loaded.config, url };
+    let code = session.run(cli.command).await;
+    session.engine.store().close().await;
+    code
+}
 
-    match cli.command {
-        Command::Init { .. } => unreachable!("handled above"),
+/// An open store and engine, with what commands need to know about how they were opened.
+struct Session {
+    engine: Engine,
+    config: Config,
+    url: DatabaseUrl,
+}
+
+impl Session {
+    async fn run(&self, command: Command) -> anyhow::Result<ExitCode> {
+        let Session { engine, config, url } = self;
+        let painter = Painter::for_stdout();
+        let now = Utc::now();
+        run_command(engine, config, url, command, painter, now).await
+    }
+}
+
+async fn run_command(
+    engine: &Engine,
+    _config: &Config,
+    url: &DatabaseUrl,
+    command: Command,
+    painter: Painter,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Init { .. } => unreachable!("handled before a store is opened"),
         Command::Migrate => {
             let mut out = format!("Database {url} is up to date.\n");
             for (version, description, applied) in engine.store().migration_status().await? {
@@ -255,7 +282,6 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             })?;
         }
     }
-    engine.store().close().await;
     Ok(ExitCode::SUCCESS)
 }
 
