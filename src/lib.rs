@@ -16,6 +16,7 @@
 //! - [`controls`] — control states and the posture score (decide).
 //! - [`store`] — all SQL; the evidence ledger, findings, transitions, people's records (remember).
 //! - [`engine`] — wires the above: ingest evidence, run checks, record transitions.
+//! - [`collection`] — runs the collectors of the configured integrations into the engine.
 //! - [`sandbox`] — generated organisations for demos, tests and benchmarks.
 //! - [`config`] — the `kushim.toml` configuration.
 //! - [`cli`] — the `kushim` command line.
@@ -23,6 +24,7 @@
 pub mod catalog;
 pub mod checks;
 pub mod cli;
+pub mod collection;
 pub mod config;
 pub mod controls;
 pub mod engine;

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success; 1 `kushim verify` found a broken chain; 2 any error (bad usage,
 //! unreadable configuration, unknown control, database unreachable).
 
+mod demo;
 mod render;
 mod views;
 
@@ -21,6 +22,8 @@ use serde::Serialize;
 
 use crate::{
     checks::{self, Finding, Outcome},
+    collection::{self, Progress, Targets},
+    integrations::{Integration, collect::RetryPolicy},
     config::{self, Config},
     engine::{Actor, Engine, did_you_mean},
     store::{DatabaseUrl, Store},
@@ -87,6 +90,28 @@ enum Command {
     },
     /// Recompute every evidence hash chain; exit 1 and name the first broken record if any
     Verify(JsonFlag),
+    /// Collect evidence from the configured integrations, then evaluate every control
+    Collect {
+        /// Only this integration
+        #[arg(long, value_enum)]
+        only: Option<IntegrationArg>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Check each configured integration's credentials and permissions, and say what is missing
+    Doctor {
+        /// Only this integration
+        #[arg(long, value_enum)]
+        only: Option<IntegrationArg>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Try Kushim on a simulated organisation served on 127.0.0.1: no accounts, no network
+    Demo {
+        /// Keep the demo's database in this SQLite file (default: a temporary one, deleted on exit)
+        #[arg(long, value_name = "PATH")]
+        keep: Option<PathBuf>,
+    },
     /// Manual evidence (policies, sign-offs, reports)
     #[command(subcommand)]
     Evidence(EvidenceCommand),
@@ -112,6 +137,24 @@ enum EvidenceCommand {
     },
 }
 
+/// The integrations `--only` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum IntegrationArg {
+    Github,
+    Aws,
+    Okta,
+}
+
+impl From<IntegrationArg> for Integration {
+    fn from(arg: IntegrationArg) -> Integration {
+        match arg {
+            IntegrationArg::Github => Integration::GitHub,
+            IntegrationArg::Aws => Integration::Aws,
+            IntegrationArg::Okta => Integration::Okta,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Args)]
 struct JsonFlag {
     /// Print JSON instead of a table (stable; see the README)
@@ -131,45 +174,34 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Init { force } = cli.command {
-        return init(cli.config.as_deref().unwrap_or(Path::new(config::DEFAULT_PATH)), force);
+    match cli.command {
+        Command::Init { force } => {
+            return init(cli.config.as_deref().unwrap_or(Path::new(config::DEFAULT_PATH)), force);
+        }
+        // The demo never touches the configured database: sandbox data stays in its own file.
+        Command::Demo { keep } => return demo::run(keep.as_deref()).await,
+        _ => {}
     }
     let loaded = Config::load(cli.config.as_deref())?;
     let url = loaded.config.database_url(cli.database_url.as_deref())?;
     let store = Store::open(&url).await?;
     let engine = Engine::new(store, &loaded.config)?;
-    let session = Session { engine, config: loaded.config, url };
-    let code = session.run(cli.command).await;
-    session.engine.store().close().await;
+    let code = run_command(&engine, &loaded.config, &url, cli.command, Painter::for_stdout(), Utc::now()).await;
+    engine.store().close().await;
     code
 }
 
-/// An open store and engine, with what commands need to know about how they were opened.
-struct Session {
-    engine: Engine,
-    config: Config,
-    url: DatabaseUrl,
-}
-
-impl Session {
-    async fn run(&self, command: Command) -> anyhow::Result<ExitCode> {
-        let Session { engine, config, url } = self;
-        let painter = Painter::for_stdout();
-        let now = Utc::now();
-        run_command(engine, config, url, command, painter, now).await
-    }
-}
-
+/// Runs one command on an open engine; the CLI and the demo's console share it.
 async fn run_command(
     engine: &Engine,
-    _config: &Config,
+    config: &Config,
     url: &DatabaseUrl,
     command: Command,
     painter: Painter,
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Init { .. } => unreachable!("handled before a store is opened"),
+        Command::Init { .. } | Command::Demo { .. } => unreachable!("handled before a store is opened"),
         Command::Migrate => {
             let mut out = format!("Database {url} is up to date.\n");
             for (version, description, applied) in engine.store().migration_status().await? {
@@ -242,6 +274,24 @@ async fn run_command(
             let view = FindingsView { findings };
             emit(json.json, &view, || render::findings(&view.findings, painter))?;
         }
+        Command::Collect { only, json } => {
+            let targets = targets(config, only)?;
+            let progress = if json.json { Progress::silent() } else { Progress::for_terminal(&targets.integrations()) };
+            let reports = collection::collect(engine, &targets, &RetryPolicy::default(), &progress).await?;
+            let view = views::CollectView::new(engine.catalog(), &reports);
+            emit(json.json, &view, || render::collect(&view, painter))?;
+            if view.runs.iter().any(|run| run.outcome != "collected") {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Doctor { only, json } => {
+            let targets = targets(config, only)?;
+            let diagnoses = collection::doctor(&targets, &RetryPolicy::default()).await;
+            emit(json.json, &diagnoses, || render::doctor(&diagnoses, painter))?;
+            if diagnoses.iter().any(|d| !d.ok) {
+                return Ok(ExitCode::from(1));
+            }
+        }
         Command::Verify(flag) => {
             let report = engine.store().verify().await?;
             emit(flag.json, &report, || render::verify(&report, painter))?;
@@ -283,6 +333,26 @@ async fn run_command(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The configured integrations, narrowed by `--only`; an error when there is nothing to do.
+fn targets(config: &Config, only: Option<IntegrationArg>) -> anyhow::Result<Targets> {
+    let mut targets = Targets::configured(config, &config::process_env)?;
+    if let Some(only) = only {
+        let integration = Integration::from(only);
+        targets = targets.only(integration);
+        if targets.integrations().is_empty() {
+            bail!("{integration} is not configured; `kushim init` writes a kushim.toml that shows how");
+        }
+    }
+    if targets.integrations().is_empty() {
+        bail!(
+            "no integration is configured: set GITHUB_TOKEN and GITHUB_ORG, the standard AWS \
+             environment, or OKTA_ORG_URL and OKTA_API_TOKEN (`kushim init` shows every setting), \
+             or try `kushim demo`"
+        );
+    }
+    Ok(targets)
 }
 
 fn init(path: &Path, force: bool) -> anyhow::Result<ExitCode> {

@@ -6,10 +6,11 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::NOTHING};
 
-use super::views::{ControlDetail, ControlLine, StatusView};
+use super::views::{CollectView, ControlDetail, ControlLine, StatusView};
 use crate::{
     checks::{Finding, Outcome},
     controls::{CheckStatus, ControlState},
+    integrations::collect::Diagnosis,
     store::VerifyReport,
 };
 
@@ -342,6 +343,64 @@ pub fn findings(findings: &[Finding], painter: Painter) -> String {
         ]);
     }
     format!("{}\n{} findings\n", trim_table(&table), findings.len())
+}
+
+pub fn collect(view: &CollectView, painter: Painter) -> String {
+    let mut table = painter.table();
+    table.set_header(vec!["INTEGRATION", "OUTCOME", "API CALLS", "FINDINGS", "SECONDS", "DETAIL"]);
+    for run in &view.runs {
+        let outcome = if run.outcome == "collected" {
+            painter.paint(&run.outcome, Style::new().fg_color(Some(AnsiColor::Green.into())))
+        } else {
+            painter.paint(&run.outcome, Style::new().bold().fg_color(Some(AnsiColor::Red.into())))
+        };
+        table.add_row(vec![
+            Cell::new(&run.integration),
+            Cell::new(outcome),
+            Cell::new(run.api_calls).set_alignment(CellAlignment::Right),
+            Cell::new(run.findings).set_alignment(CellAlignment::Right),
+            Cell::new(format!("{:.1}", run.seconds)).set_alignment(CellAlignment::Right),
+            Cell::new(clip(&run.detail, 100)),
+        ]);
+    }
+    let mut out = format!("{}\n", trim_table(&table));
+    if view.changes.is_empty() {
+        out.push_str("\nNo control changed state.\n");
+    } else {
+        let _ = writeln!(out, "\n{}", painter.bold(&format!("{} controls changed state:", view.changes.len())));
+        for change in &view.changes {
+            let to = ControlState::parse(&change.to).map_or_else(|| change.to.clone(), |s| painter.state(s));
+            let _ = writeln!(
+                out,
+                "  {:<7} {} → {}  {}",
+                change.control_id,
+                change.from.as_deref().unwrap_or("(new)"),
+                to,
+                clip(&change.reason, 90)
+            );
+        }
+    }
+    let _ = writeln!(out, "\nPosture score: {:.1} / 100. `kushim status` for the whole picture.", view.score);
+    out
+}
+
+pub fn doctor(diagnoses: &[Diagnosis], painter: Painter) -> String {
+    let mut out = String::new();
+    for d in diagnoses {
+        let mark = if d.ok {
+            painter.paint("ok  ", Style::new().fg_color(Some(AnsiColor::Green.into())))
+        } else {
+            painter.paint("FAIL", Style::new().bold().fg_color(Some(AnsiColor::Red.into())))
+        };
+        let _ = writeln!(out, "{mark} {:<7} {} — {}", d.integration.as_str(), d.check, d.detail);
+    }
+    let failed = diagnoses.iter().filter(|d| !d.ok).count();
+    let _ = writeln!(
+        out,
+        "\n{}",
+        if failed == 0 { "Every credential and permission Kushim needs is in place.".to_owned() } else { format!("{failed} problem(s) to fix before collecting.") }
+    );
+    out
 }
 
 pub fn verify(report: &VerifyReport, painter: Painter) -> String {

@@ -8,7 +8,7 @@ use crate::{
     catalog::{Catalog, Control, ControlKind, Severity},
     checks::{self, Finding, Outcome},
     controls::{self, Assessment, CheckSummary, ControlState, Posture},
-    engine::Refresh,
+    engine::{CollectionReport, Refresh},
     store::{EvidenceRecord, ExceptionRecord, ManualEvidenceRecord, TransitionRecord},
 };
 
@@ -240,4 +240,68 @@ impl ControlDetail {
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingsView {
     pub findings: Vec<Finding>,
+}
+
+/// One collection run, for `kushim collect`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunLine {
+    pub integration: String,
+    /// `collected` or `failed`.
+    pub outcome: String,
+    pub api_calls: i64,
+    pub findings: usize,
+    pub seconds: f64,
+    /// Why it failed, when it did.
+    pub detail: String,
+}
+
+/// A control that changed state during a command.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeLine {
+    pub control_id: String,
+    pub title: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub reason: String,
+}
+
+/// `kushim collect` (and the demo's collection).
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectView {
+    pub runs: Vec<RunLine>,
+    pub changes: Vec<ChangeLine>,
+    /// The posture score after the collection.
+    pub score: f64,
+}
+
+impl CollectView {
+    pub fn new(catalog: &Catalog, reports: &[CollectionReport]) -> Self {
+        let runs = reports
+            .iter()
+            .map(|r| RunLine {
+                integration: r.run.integration.clone(),
+                outcome: r.run.outcome.clone(),
+                api_calls: r.run.api_calls,
+                findings: r.findings,
+                seconds: (r.run.finished_at - r.run.started_at).num_milliseconds() as f64 / 1000.0,
+                detail: r.run.detail.clone(),
+            })
+            .collect();
+        let changes = reports
+            .iter()
+            .flat_map(|r| &r.refresh.transitions)
+            .map(|t| ChangeLine {
+                control_id: t.control_id.clone(),
+                title: catalog.control(&t.control_id).map(|c| c.title.clone()).unwrap_or_default(),
+                from: t.from_state.clone(),
+                to: t.to_state.clone(),
+                reason: t.reason.clone(),
+            })
+            .collect();
+        let score = reports
+            .last()
+            .map(|r| controls::posture(catalog, |id| r.refresh.state_of(id)).overall.score)
+            .unwrap_or_default();
+        CollectView { runs, changes, score }
+    }
 }

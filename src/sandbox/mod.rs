@@ -32,3 +32,49 @@ pub fn generated_org(resources: usize, observed_at: DateTime<Utc>) -> Snapshot {
         slack: Source::Collected { data: slack::generated(share(8)), observed_at },
     }
 }
+
+/// How big a simulated organisation to serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SandboxSize {
+    pub repos: usize,
+    pub members: usize,
+    pub okta_users: usize,
+    pub iam_users: usize,
+}
+
+impl SandboxSize {
+    /// Small enough to collect in a moment, big enough to show every kind of problem.
+    pub const DEMO: SandboxSize = SandboxSize { repos: 24, members: 30, okta_users: 60, iam_users: 20 };
+    /// The organisation the collection benchmark measures.
+    pub const PERFORMANCE: SandboxSize = SandboxSize { repos: 300, members: 200, okta_users: 1000, iam_users: 150 };
+}
+
+/// A whole simulated organisation served on 127.0.0.1 by fakes that speak the GitHub, AWS IAM
+/// and Okta APIs; the real client crates collect from it exactly as from the real services.
+pub struct Sandbox {
+    pub github: github::FakeGitHub,
+    pub aws: aws::FakeIam,
+    pub okta: okta::FakeOkta,
+}
+
+impl Sandbox {
+    pub async fn start(size: SandboxSize) -> std::io::Result<Sandbox> {
+        Ok(Sandbox {
+            github: github::start(github::generated_world(size.repos, size.members)).await?,
+            aws: aws::start(aws::generated_world(size.iam_users)).await?,
+            okta: okta::start(okta::generated_world(size.okta_users)).await?,
+        })
+    }
+
+    /// Collection targets pointing at the fakes.
+    pub fn targets(&self) -> crate::collection::Targets {
+        crate::collection::Targets {
+            github: Some(self.github.settings()),
+            aws: Some(crate::collection::AwsTarget {
+                settings: crate::config::AwsSettings::default(),
+                sdk: Some(self.aws.sdk_config()),
+            }),
+            okta: Some(self.okta.settings()),
+        }
+    }
+}

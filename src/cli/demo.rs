@@ -1,0 +1,138 @@
+//! `kushim demo`: the whole product on a simulated organisation, in one command.
+//!
+//! It starts the sandbox (fakes of GitHub, AWS IAM and Okta on 127.0.0.1), collects from it
+//! through the real client crates into a database of its own, evaluates all 64 controls and
+//! prints the posture and the failing controls with their reasons. On a terminal it then offers
+//! a console for the other commands; otherwise (scripts, CI) it exits.
+
+use std::{io::IsTerminal, path::Path, process::ExitCode, str::FromStr};
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::Parser;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use super::{Cli, Command, Painter, print, render, run_command, views};
+use crate::{
+    collection::{self, Progress},
+    config::Config,
+    controls::ControlState,
+    engine::Engine,
+    integrations::collect::RetryPolicy,
+    sandbox::{Sandbox, SandboxSize},
+    store::{DatabaseUrl, Store},
+};
+
+/// Failing controls explained after the posture, and problems listed under each.
+const FAILING_SHOWN: usize = 8;
+const PROBLEMS_SHOWN: usize = 3;
+
+pub async fn run(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let painter = Painter::for_stdout();
+    let size = SandboxSize::DEMO;
+    let temporary = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let path = keep.map_or_else(|| temporary.path().join("kushim-demo.db"), Path::to_path_buf);
+    let url = DatabaseUrl::from_str(&path.display().to_string())?;
+
+    print(&format!(
+        "Kushim demo: a simulated organisation (GitHub org \"acme\" with {} repositories and {} members, \
+         an AWS account with {} IAM users, an Okta org with {} users)\nserved on 127.0.0.1 by fakes that \
+         speak each service's API. Nothing leaves this machine.\n\n",
+        size.repos, size.members, size.iam_users, size.okta_users
+    ));
+    let sandbox = Sandbox::start(size).await.context("cannot start the sandbox servers")?;
+    let config = Config::default();
+    let engine = Engine::new(Store::open(&url).await?, &config)?;
+
+    let targets = sandbox.targets();
+    let progress = Progress::for_terminal(&targets.integrations());
+    let reports = collection::collect(&engine, &targets, &RetryPolicy::default(), &progress).await?;
+    print(&render::collect(&views::CollectView::new(engine.catalog(), &reports), painter));
+
+    let now = Utc::now();
+    let refresh = engine.refresh(now).await?;
+    let status = views::StatusView::new(engine.catalog(), &refresh, true);
+    print(&format!("\n{}", render::status(&status, painter)));
+    print(&failing_controls(&engine, &refresh).await?);
+
+    match keep {
+        Some(path) => print(&format!(
+            "\nThe demo database is kept in {}: `kushim --database-url {} status` reads it.\n",
+            path.display(),
+            path.display()
+        )),
+        None => print("\nThe demo database is temporary and is deleted when the demo ends (--keep FILE keeps it).\n"),
+    }
+
+    if std::io::stdin().is_terminal() {
+        console(&engine, &config, &url).await?;
+    }
+    engine.store().close().await;
+    drop(sandbox);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The failing controls, worst first, each with its reason and first failing resources.
+async fn failing_controls(engine: &Engine, refresh: &crate::engine::Refresh) -> anyhow::Result<String> {
+    let findings = engine.store().latest_findings().await?;
+    let mut failing: Vec<_> = engine
+        .catalog()
+        .controls()
+        .iter()
+        .zip(&refresh.assessments)
+        .filter(|(_, a)| a.state == ControlState::Failing)
+        .collect();
+    failing.sort_by(|(a, _), (b, _)| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
+    let mut out = format!("\nFailing controls ({}), most severe first:\n", failing.len());
+    for (control, assessment) in failing.iter().take(FAILING_SHOWN) {
+        out.push_str(&format!("\n  {} {} [{}]\n    {}\n", control.id, control.title, control.severity, assessment.reason));
+        let problems = findings
+            .iter()
+            .filter(|f| control.checks.contains(&f.check_id) && f.outcome == crate::checks::Outcome::Fail);
+        for finding in problems.take(PROBLEMS_SHOWN) {
+            out.push_str(&format!("    - {}: {}\n", finding.resource, finding.reason));
+        }
+    }
+    if failing.len() > FAILING_SHOWN {
+        out.push_str(&format!("\n  … and {} more: `controls --failing` lists them.\n", failing.len() - FAILING_SHOWN));
+    }
+    Ok(out)
+}
+
+/// Reads commands from the terminal and runs them on the demo's database, like the CLI would.
+async fn console(engine: &Engine, config: &Config, url: &DatabaseUrl) -> anyhow::Result<()> {
+    print(
+        "\nTry the other commands on the demo data: status, controls --failing, control AC-02, \
+         findings --failing, verify. `help` lists them, `quit` ends the demo.\n",
+    );
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        print("kushim> ");
+        let Some(line) = lines.next_line().await? else { break };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.first().copied() {
+            None => continue,
+            Some("quit" | "exit" | "q") => break,
+            Some("help") => {
+                let _ = Cli::try_parse_from(["kushim", "--help"]).map_err(|help| print(&help.to_string()));
+                continue;
+            }
+            Some(_) => {}
+        }
+        let command = match Cli::try_parse_from(std::iter::once("kushim").chain(words.iter().copied())) {
+            Ok(cli) => cli.command,
+            Err(error) => {
+                print(&error.to_string());
+                continue;
+            }
+        };
+        if matches!(command, Command::Init { .. } | Command::Demo { .. }) {
+            print("That command is not available inside the demo.\n");
+            continue;
+        }
+        if let Err(error) = run_command(engine, config, url, command, Painter::for_stdout(), Utc::now()).await {
+            print(&format!("error: {error:#}\n"));
+        }
+    }
+    Ok(())
+}
