@@ -16,7 +16,7 @@ use aws_sdk_iam::config::{
     retry::{RetryConfig, RetryPartition},
     timeout::TimeoutConfig,
 };
-use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 
 use crate::integrations::Integration;
 use crate::integrations::collect::{ApiCalls, CollectError, RetryPolicy};
@@ -304,6 +304,17 @@ where
                     // IAM names no wait; a minute lets its token bucket refill.
                     retry_after_seconds: 60,
                 },
+                // A success status whose body the SDK could not read as the answer (an HTML
+                // page from a proxy, a cut-off document) is surfaced as an unhandled error.
+                _ if context.raw().status().is_success() => CollectError::Malformed {
+                    integration: AWS,
+                    call: call_name,
+                    detail: format!(
+                        "HTTP {} with a body that is not the documented XML answer ({})",
+                        context.raw().status().as_u16(),
+                        chain(error)
+                    ),
+                },
                 _ => CollectError::Server {
                     integration: AWS,
                     call: call_name,
@@ -319,13 +330,13 @@ where
             call: call_name,
             detail: format!(
                 "{}; check the network and any AWS_ENDPOINT_URL override",
-                DisplayErrorContext(error)
+                chain(error)
             ),
         },
         SdkError::ResponseError(_) => CollectError::Malformed {
             integration: AWS,
             call: call_name,
-            detail: DisplayErrorContext(error).to_string(),
+            detail: chain(error).to_string(),
         },
         // Raised before anything is sent: no credentials in the chain, no region, a bad endpoint.
         _ => CollectError::NotConfigured {
@@ -333,10 +344,23 @@ where
             what: format!(
                 "{call_name} could not be sent ({}); configure credentials (AWS_PROFILE, or \
                  AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or `aws sso login`)",
-                DisplayErrorContext(error)
+                chain(error)
             ),
         },
     }
+}
+
+/// An error and its causes, each as it displays itself (the SDK's own `DisplayErrorContext` adds
+/// the raw HTTP response's debug form, which is not for people).
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn timeout(call: String, policy: &RetryPolicy) -> CollectError {

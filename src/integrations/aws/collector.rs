@@ -10,6 +10,7 @@
 //! entered (`sts:AssumeRole` fails) becomes an account holding only that gap. Accounts are
 //! collected a few at a time; within an account the report is polled while the other calls run.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use aws_config::SdkConfig;
@@ -202,22 +203,25 @@ macro_rules! call {
     }};
 }
 
-/// `GenerateCredentialReport` until `State=COMPLETE`, then `GetCredentialReport`, parsed.
+/// `GenerateCredentialReport`, then `GetCredentialReport` until the report is there, parsed.
 ///
-/// IAM reuses a report younger than four hours, so `COMPLETE` often comes at once. A report that
-/// vanished between the two calls (`ReportNotPresent`, `ReportExpired`) or is still being written
-/// (`ReportInProgress`) sends the loop round again; polling is bounded by [`REPORT_POLLS`].
+/// IAM reuses a report younger than four hours, so the first `GenerateCredentialReport` often
+/// answers `COMPLETE`. Otherwise it answers `STARTED` (or `INPROGRESS`) and `GetCredentialReport`
+/// answers `ReportInProgress` (404) until the report is written; a report that expired or
+/// vanished meanwhile (`ReportExpired`, `ReportNotPresent`, 410) is generated again. Polling waits
+/// with the retry policy's backoff and gives up after [`REPORT_POLLS`] rounds.
 async fn credential_report(
     iam: &aws_sdk_iam::Client,
     policy: &RetryPolicy,
 ) -> Result<CredentialReport, CollectError> {
     let started = Instant::now();
     let polls = RetryPolicy { max_attempts: REPORT_POLLS, ..*policy };
+    let generate = AtomicBool::new(true);
     let still_generating = |state: &str| Attempt::Retry {
         error: CollectError::Timeout {
             integration: AWS,
             call: format!(
-                "GenerateCredentialReport (polled {REPORT_POLLS} times, last State={state})"
+                "the credential report (still {state} after {REPORT_POLLS} polls; try again in a few minutes)"
             ),
             seconds: started.elapsed().as_secs(),
         },
@@ -225,13 +229,17 @@ async fn credential_report(
     };
     let output = polls
         .run(|| async {
-            let generated =
-                call!("GenerateCredentialReport", policy, iam.generate_credential_report().send())
-                    .map_err(Attempt::Fail)?;
-            match generated.state() {
-                Some(ReportStateType::Complete) => {}
-                state => {
-                    return Err(still_generating(state.map_or("none", |s| s.as_str())));
+            if generate.swap(false, Ordering::Relaxed) {
+                let generated = call!(
+                    "GenerateCredentialReport",
+                    policy,
+                    iam.generate_credential_report().send()
+                )
+                .map_err(Attempt::Fail)?;
+                if let Some(state) = generated.state()
+                    && *state != ReportStateType::Complete
+                {
+                    tracing::debug!(integration = %AWS, state = state.as_str(), "credential report being generated");
                 }
             }
             let call = Call::iam("GetCredentialReport");
@@ -245,7 +253,9 @@ async fn credential_report(
             match got {
                 Ok(output) => Ok(output),
                 Err(error) => match client::code(&error) {
-                    Some(code @ ("ReportInProgress" | "ReportNotPresent" | "ReportExpired")) => {
+                    Some("ReportInProgress") => Err(still_generating("ReportInProgress")),
+                    Some(code @ ("ReportNotPresent" | "ReportExpired")) => {
+                        generate.store(true, Ordering::Relaxed);
                         Err(still_generating(code))
                     }
                     _ => Err(Attempt::Fail(client::classify(&call, &error, policy))),
@@ -314,6 +324,9 @@ async fn password_policy(
         });
     };
     let number = |value: Option<i32>| value.and_then(|v| u32::try_from(v).ok());
+    // `MaxPasswordAge` 0 is IAM's "passwords never expire" (UpdateAccountPasswordPolicy's
+    // default); AWS omits the element then, moto writes 0. Both mean no expiry.
+    let max_age = number(found.max_password_age()).filter(|days| *days > 0);
     Ok(AccountPasswordPolicy::Set(PasswordPolicy {
         minimum_password_length: number(found.minimum_password_length()),
         require_symbols: found.require_symbols(),
@@ -322,7 +335,7 @@ async fn password_policy(
         require_lowercase_characters: found.require_lowercase_characters(),
         allow_users_to_change_password: found.allow_users_to_change_password(),
         expire_passwords: found.expire_passwords(),
-        max_password_age: number(found.max_password_age()),
+        max_password_age: max_age,
         password_reuse_prevention: number(found.password_reuse_prevention()),
         hard_expiry: found.hard_expiry(),
     }))
@@ -417,7 +430,11 @@ async fn authorization_details(
             });
         }
         for managed in page.policies() {
-            let name = managed.policy_name().unwrap_or_default();
+            let arn = managed.arn().unwrap_or_default();
+            // The name is the ARN's last segment (`…:policy/path/name`); moto 5 leaves
+            // `PolicyName` out of these entries, AWS sends both.
+            let name =
+                managed.policy_name().unwrap_or_else(|| arn.rsplit('/').next().unwrap_or_default());
             let default_version = managed.default_version_id().unwrap_or_default();
             // The document in force is the default version's.
             let document = managed
@@ -432,7 +449,7 @@ async fn authorization_details(
                 })?;
             details.policies.push(ManagedPolicy {
                 policy_name: name.to_owned(),
-                arn: managed.arn().unwrap_or_default().to_owned(),
+                arn: arn.to_owned(),
                 attachment_count: managed
                     .attachment_count()
                     .and_then(|count| u32::try_from(count).ok())

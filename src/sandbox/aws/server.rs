@@ -247,7 +247,7 @@ async fn handle(State(fake): State<Arc<Fake>>, request: Request) -> Response {
     }
     let caller = match fake.caller(&parts.headers) {
         Ok(caller) => caller,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let mut live = fake.state.lock().expect("fake state");
     match call.service {
@@ -258,15 +258,15 @@ async fn handle(State(fake): State<Arc<Fake>>, request: Request) -> Response {
 
 impl Fake {
     /// The signer of a request, from the SigV4 `Authorization` header.
-    fn caller(&self, headers: &HeaderMap) -> Result<Caller, Response> {
+    fn caller(&self, headers: &HeaderMap) -> Result<Caller, Box<Response>> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let Some(authorization) = header("authorization") else {
-            return Err(error(
+            return Err(Box::new(error(
                 Service::Iam,
                 StatusCode::FORBIDDEN,
                 "MissingAuthenticationToken",
                 "Request is missing Authentication Token",
-            ));
+            )));
         };
         let access_key = authorization
             .split("Credential=")
@@ -274,12 +274,12 @@ impl Fake {
             .and_then(|credential| credential.split('/').next())
             .unwrap_or_default();
         let invalid = || {
-            error(
+            Box::new(error(
                 Service::Iam,
                 StatusCode::FORBIDDEN,
                 "InvalidClientTokenId",
                 "The security token included in the request is invalid.",
-            )
+            ))
         };
         let live = self.state.lock().expect("fake state");
         if access_key == SANDBOX_ACCESS_KEY_ID {
@@ -387,14 +387,18 @@ fn render_fault(fault: &Fault, call: &Call, caller: Option<&Caller>) -> Option<R
             )
         }
         Fault::Malformed => {
-            // A document cut off mid-element, as a dropped connection behind a proxy leaves it.
+            // What a captive portal or a misconfigured proxy answers in place of the API.
             let id = request_id();
-            let action = &call.action;
-            let body = format!(
-                "<{action}Response xmlns=\"{ns}\">\n  <{action}Result>\n    <Summ",
-                ns = service.namespace()
-            );
-            xml_response(StatusCode::OK, body, &id)
+            let body = "<html><head><title>Sign in</title></head><body>Please sign in to continue.</body></html>\n";
+            (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, "text/html"),
+                    (header::HeaderName::from_static("x-amzn-requestid"), id.as_str()),
+                ],
+                body,
+            )
+                .into_response()
         }
         Fault::Slow(_) => return None,
     })
@@ -451,9 +455,10 @@ fn page<'a, T>(
     call: &Call,
     items: &'a [T],
     page_size: usize,
-) -> Result<(&'a [T], Option<String>), Response> {
-    let invalid =
-        |message: &str| error(call.service, StatusCode::BAD_REQUEST, "ValidationError", message);
+) -> Result<(&'a [T], Option<String>), Box<Response>> {
+    let invalid = |message: &str| {
+        Box::new(error(call.service, StatusCode::BAD_REQUEST, "ValidationError", message))
+    };
     let max_items = match call.param("MaxItems") {
         None => 100,
         Some(text) => match text.parse::<usize>() {
@@ -844,7 +849,7 @@ fn list_virtual_mfa_devices(call: &Call, account: &AwsAccountWorld) -> Response 
     };
     let (items, next) = match page(call, &devices, account.page_size) {
         Ok(page) => page,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let enabled = time(account.as_of - Duration::days(30));
     let list = members("VirtualMFADevices", items, |device| {
@@ -980,7 +985,7 @@ fn authorization_details(call: &Call, account: &AwsAccountWorld) -> Response {
     }
     let (items, next) = match page(call, &items, account.page_size) {
         Ok(page) => page,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let list = |name: &str, pick: fn(&Detail) -> Option<&String>| {
         let inner: String =
@@ -1066,7 +1071,7 @@ fn list_entities_for_policy(call: &Call, account: &AwsAccountWorld) -> Response 
     }
     let (items, next) = match page(call, &entities, account.page_size) {
         Ok(page) => page,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let list = |list: &str| {
         let inner: String = items
