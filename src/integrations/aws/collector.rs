@@ -566,62 +566,58 @@ pub async fn doctor_with(
 ) -> Vec<Diagnosis> {
     let transport = Transport::new(policy);
     let sts = transport.sts(base);
-    let mut diagnoses = Vec::new();
-    let mut line = |check: String, result: Result<String, CollectError>| {
-        let ok = result.is_ok();
-        let detail = result.unwrap_or_else(|error| error.to_string());
-        diagnoses.push(Diagnosis { integration: AWS, check, ok, detail });
-        ok
-    };
-    let caller = client::caller_identity(&sts, &transport).await;
-    let caller_arn = caller.as_ref().map(|identity| identity.arn.clone()).unwrap_or_default();
-    if !line(
-        "credentials accepted (sts:GetCallerIdentity)".into(),
-        caller
-            .as_ref()
-            .map(|identity| format!("signed in as {}", identity.arn))
-            .map_err(Clone::clone),
-    ) {
-        return diagnoses;
-    }
-    let mut targets = Vec::new();
-    if settings.accounts.is_empty()
-        && let Ok(identity) = caller
-    {
-        targets.push((format!("account {}", identity.account_id), identity, None));
-    }
-    for account in &settings.accounts {
-        let assumed = client::assume_role(
-            &sts,
-            &transport,
-            &account.role_arn,
-            account.external_id.as_deref(),
-            SESSION_NAME,
-        )
-        .await;
-        let label = format!("account {} ({})", account.name, account.role_arn);
-        match assumed {
-            Ok((credentials, identity)) => {
-                line(
-                    format!("{label}: sts:AssumeRole"),
-                    Ok(format!("assumed as {}", identity.arn)),
-                );
-                targets.push((label, identity, Some(credentials)));
-            }
-            Err(error) => {
-                line(format!("{label}: sts:AssumeRole"), Err(error));
+    let span = tracing::info_span!("doctor", integration = %AWS);
+    async {
+        // Nothing else can work without credentials, so a rejection ends the diagnosis here.
+        let caller = match client::caller_identity(&sts, &transport).await {
+            Ok(identity) => identity,
+            Err(error) => return vec![diagnosis(CREDENTIALS_CHECK.into(), Err(error))],
+        };
+        let mut diagnoses =
+            vec![diagnosis(CREDENTIALS_CHECK.into(), Ok(format!("signed in as {}", caller.arn)))];
+        let mut targets = Vec::new();
+        if settings.accounts.is_empty() {
+            targets.push((format!("account {}", caller.account_id), caller, None));
+        }
+        for account in &settings.accounts {
+            let label = format!("account {} ({})", account.name, account.role_arn);
+            let assumed = client::assume_role(
+                &sts,
+                &transport,
+                &account.role_arn,
+                account.external_id.as_deref(),
+                SESSION_NAME,
+            )
+            .await;
+            let check = format!("{label}: sts:AssumeRole");
+            match assumed {
+                Ok((credentials, identity)) => {
+                    diagnoses.push(diagnosis(check, Ok(format!("assumed as {}", identity.arn))));
+                    targets.push((label, identity, Some(credentials)));
+                }
+                Err(error) => diagnoses.push(diagnosis(check, Err(error))),
             }
         }
-    }
-    for (label, identity, credentials) in targets {
-        let iam = transport.iam(base, credentials);
-        for (action, result) in probe_permissions(&iam, &identity, policy).await {
-            let result = result.map(|()| format!("allowed for {}", identity.arn));
-            line(format!("{label}: {action}"), result);
+        for (label, identity, credentials) in targets {
+            let iam = transport.iam(base, credentials);
+            for (action, result) in probe_permissions(&iam, &identity, policy).await {
+                let result = result.map(|()| format!("allowed for {}", identity.arn));
+                diagnoses.push(diagnosis(format!("{label}: {action}"), result));
+            }
         }
+        diagnoses
     }
-    tracing::debug!(integration = %AWS, caller = %caller_arn, "doctor finished");
-    diagnoses
+    .instrument(span)
+    .await
+}
+
+const CREDENTIALS_CHECK: &str = "credentials accepted (sts:GetCallerIdentity)";
+
+fn diagnosis(check: String, result: Result<String, CollectError>) -> Diagnosis {
+    match result {
+        Ok(detail) => Diagnosis { integration: AWS, check, ok: true, detail },
+        Err(error) => Diagnosis { integration: AWS, check, ok: false, detail: error.to_string() },
+    }
 }
 
 /// One cheap request per IAM action a collection needs. An answer that proves the call was

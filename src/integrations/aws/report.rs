@@ -6,6 +6,13 @@
 //! `no_information`, `not_supported`); anything else, a missing column, or a row with the wrong
 //! number of fields (a truncated download) rejects the whole report. A report that cannot be read
 //! completely is a gap, never a shorter list of users that would pass.
+//!
+//! Where tools disagree, this follows AWS's documentation: root's `password_enabled` (and its
+//! other password columns) is `not_supported`, kept as that sentinel rather than read as `true`
+//! the way Steampipe's `passwordEnabledToBool` does or compared with `"true"` as Prowler does;
+//! root checks use `GetAccountSummary` instead (checks.md §1.2). Any sentinel is accepted in any
+//! cell that may hold one, because emulators differ from AWS in which they write (moto writes
+//! `not_supported` where AWS writes `N/A`, checks.md §1.5); the checks judge meaning, not spelling.
 
 use chrono::{DateTime, Utc};
 
