@@ -710,3 +710,23 @@ async fn the_fake_and_moto_give_the_same_answers_for_the_same_fixture() {
     };
     assert_eq!(verdicts(&from_fake), verdicts(&from_moto));
 }
+
+#[tokio::test]
+async fn moto_accounts_are_entered_through_sts_assume_role() {
+    let Some(moto) = Moto::start("moto_accounts_are_entered_through_sts_assume_role") else {
+        return;
+    };
+    let settings = AwsSettings {
+        accounts: vec![AwsAccountConfig {
+            role_arn: "arn:aws:iam::111111111111:role/kushim-audit".into(),
+            ..audit_account("prod")
+        }],
+    };
+
+    let collection = aws::collect_with(&moto.sdk_config(), &settings, &quick()).await;
+    let account = only_account(&collection);
+    assert_eq!(account.account_id, "111111111111");
+    assert!(account.gaps.is_empty(), "{:#?}", account.gaps);
+    // A fresh account of its own: none of the default account's users.
+    assert_eq!(account.credential_report.as_ref().unwrap().users.len(), 0);
+}

@@ -235,7 +235,7 @@ async fn handle(State(fake): State<Arc<Fake>>, request: Request) -> Response {
     let call = Call { service, action, params: params.into_iter().collect() };
 
     if let Some(fault) = fault {
-        let caller = fake.caller(&parts.headers).ok();
+        let caller = fake.caller(&parts.headers, call.service).ok();
         match render_fault(&fault, &call, caller.as_ref()) {
             Some(response) => return response,
             None => {
@@ -245,7 +245,7 @@ async fn handle(State(fake): State<Arc<Fake>>, request: Request) -> Response {
             }
         }
     }
-    let caller = match fake.caller(&parts.headers) {
+    let caller = match fake.caller(&parts.headers, call.service) {
         Ok(caller) => caller,
         Err(response) => return *response,
     };
@@ -258,11 +258,11 @@ async fn handle(State(fake): State<Arc<Fake>>, request: Request) -> Response {
 
 impl Fake {
     /// The signer of a request, from the SigV4 `Authorization` header.
-    fn caller(&self, headers: &HeaderMap) -> Result<Caller, Box<Response>> {
+    fn caller(&self, headers: &HeaderMap, service: Service) -> Result<Caller, Box<Response>> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let Some(authorization) = header("authorization") else {
             return Err(Box::new(error(
-                Service::Iam,
+                service,
                 StatusCode::FORBIDDEN,
                 "MissingAuthenticationToken",
                 "Request is missing Authentication Token",
@@ -275,7 +275,7 @@ impl Fake {
             .unwrap_or_default();
         let invalid = || {
             Box::new(error(
-                Service::Iam,
+                service,
                 StatusCode::FORBIDDEN,
                 "InvalidClientTokenId",
                 "The security token included in the request is invalid.",
