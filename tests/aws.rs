@@ -207,6 +207,23 @@ async fn the_credential_report_is_polled_until_it_is_ready() {
 }
 
 #[tokio::test]
+async fn an_expired_report_is_generated_again() {
+    let fake = start(
+        AwsAccountWorld::new(ACCOUNT).with_user("alice", |u| u.console()).report_expires_once(),
+    )
+    .await
+    .unwrap();
+
+    let collection = collect(&fake).await;
+    let report = only_account(&collection).credential_report.as_ref().expect("a report");
+    assert_eq!(report.users.len(), 1);
+    // Generate, fetch (410 ReportExpired), generate again, fetch.
+    assert_eq!(fake.requests_for("GenerateCredentialReport"), 2);
+    assert_eq!(fake.requests_for("GetCredentialReport"), 2);
+    assert_every_request_counted(&fake, &collection);
+}
+
+#[tokio::test]
 async fn a_report_that_is_never_ready_is_a_gap_and_the_rest_survives() {
     let fake = start(AwsAccountWorld::new(ACCOUNT).report_ready_after(1_000)).await.unwrap();
 
@@ -216,7 +233,9 @@ async fn a_report_that_is_never_ready_is_a_gap_and_the_rest_survives() {
     assert!(reason.contains("still ReportInProgress after 10 polls"), "{reason}");
     assert!(account.credential_report.is_none());
     assert!(account.account_summary.is_some() && account.authorization_details.is_some());
-    assert_eq!(fake.requests_for("GetCredentialReport"), 10);
+    // Ten polls: the first generates the report, the other nine ask for it.
+    assert_eq!(fake.requests_for("GenerateCredentialReport"), 1);
+    assert_eq!(fake.requests_for("GetCredentialReport"), 9);
     let findings = findings(&collection);
     let root_use = finding(&findings, "aws.iam.root_not_used", &account_resource());
     assert_eq!(root_use.outcome, Outcome::Error);

@@ -206,8 +206,8 @@ macro_rules! call {
 /// `GenerateCredentialReport`, then `GetCredentialReport` until the report is there, parsed.
 ///
 /// IAM reuses a report younger than four hours, so the first `GenerateCredentialReport` often
-/// answers `COMPLETE`. Otherwise it answers `STARTED` (or `INPROGRESS`) and `GetCredentialReport`
-/// answers `ReportInProgress` (404) until the report is written; a report that expired or
+/// answers `COMPLETE`. Otherwise it answers `STARTED` (or `INPROGRESS`), and after a wait
+/// `GetCredentialReport` answers `ReportInProgress` (404) until the report is written; a report that expired or
 /// vanished meanwhile (`ReportExpired`, `ReportNotPresent`, 410) is generated again. Polling waits
 /// with the retry policy's backoff and gives up after [`REPORT_POLLS`] rounds.
 async fn credential_report(
@@ -236,10 +236,11 @@ async fn credential_report(
                     iam.generate_credential_report().send()
                 )
                 .map_err(Attempt::Fail)?;
+                // STARTED or INPROGRESS: give IAM a moment before asking for the report.
                 if let Some(state) = generated.state()
                     && *state != ReportStateType::Complete
                 {
-                    tracing::debug!(integration = %AWS, state = state.as_str(), "credential report being generated");
+                    return Err(still_generating(state.as_str()));
                 }
             }
             let call = Call::iam("GetCredentialReport");

@@ -16,7 +16,7 @@
 //! `ExpiredToken`, a missing permission 403 `AccessDenied` naming the action.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     fmt::Write as _,
     sync::{Arc, Mutex},
 };
@@ -116,13 +116,15 @@ struct Fake {
 struct Live {
     world: AwsWorld,
     reports: HashMap<String, Report>,
+    /// Accounts whose report has already expired once (see `ReportBehaviour::expires_once`).
+    expired: HashSet<String>,
     /// Session access key → the session.
     sessions: HashMap<String, Session>,
 }
 
 impl Live {
     fn new(world: AwsWorld) -> Live {
-        Live { world, reports: HashMap::new(), sessions: HashMap::new() }
+        Live { world, reports: HashMap::new(), expired: HashSet::new(), sessions: HashMap::new() }
     }
 }
 
@@ -662,6 +664,17 @@ fn get_credential_report(live: &mut Live, call: &Call, account: &AwsAccountWorld
                 StatusCode::NOT_FOUND,
                 "ReportInProgress",
                 "Credential report generation is in progress. Retry the request later.",
+            )
+        }
+        Some(Report::Complete)
+            if account.report.expires_once && live.expired.insert(account.account_id.clone()) =>
+        {
+            live.reports.remove(&account.account_id);
+            error(
+                Service::Iam,
+                StatusCode::GONE,
+                "ReportExpired",
+                "The credential report is expired. To generate a new credential report, use GenerateCredentialReport.",
             )
         }
         Some(Report::Complete) => {

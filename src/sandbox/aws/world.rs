@@ -168,6 +168,9 @@ pub struct ReportBehaviour {
     pub polls_until_complete: u32,
     /// The report's content is cut off in the middle of its last row, as a broken download.
     pub truncated: bool,
+    /// The first `GetCredentialReport` of a finished report answers `ReportExpired` (410), as
+    /// when the report aged out between generating and fetching it.
+    pub expires_once: bool,
 }
 
 impl AwsAccountWorld {
@@ -301,6 +304,12 @@ impl AwsAccountWorld {
     /// The report answers "in progress" to this many polls before it is ready.
     pub fn report_ready_after(mut self, polls: u32) -> AwsAccountWorld {
         self.report.polls_until_complete = polls;
+        self
+    }
+
+    /// The first fetch of the finished report finds it expired, so it must be generated again.
+    pub fn report_expires_once(mut self) -> AwsAccountWorld {
+        self.report.expires_once = true;
         self
     }
 
