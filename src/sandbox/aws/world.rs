@@ -619,10 +619,12 @@ impl RoleBuilder {
 ///
 /// - an `admins` group (AdministratorAccess), a `developers` group (a scoped customer policy) and
 ///   a `breakglass` group whose inline policy allows `*:*`;
-/// - every 7th user has no MFA, every 3rd has no console password, every 4th console user has a
-///   virtual MFA device (the rest hardware), every 5th key is older than 90 days, every 6th key
-///   was never used, every 11th user holds a second active key, every 13th user has
-///   AdministratorAccess attached directly, every 9th console user has not signed in for 60 days;
+/// - every 7th user has no MFA, and of the others every 4th uses a virtual device (the rest
+///   hardware); every 3rd user has no console password, and every 9th last signed in 60 days ago;
+/// - every other user holds an access key: every 5th of those keys is older than 90 days and
+///   about every 3rd was never used; every 11th user holds a second active key;
+/// - every 13th user has AdministratorAccess attached directly, and users are spread over the
+///   groups (a tenth each in `admins` and `breakglass`);
 /// - root has a virtual MFA device and no keys; the password policy is the weak 8-character one;
 /// - a `support` role with AWSSupportAccess and the `kushim-audit` role.
 pub fn generated_world(users: usize) -> AwsAccountWorld {
