@@ -1108,29 +1108,28 @@ fn list_entities_for_policy(call: &Call, account: &AwsAccountWorld) -> Response 
     )
 }
 
-/// Answers a raw body, for tests of the wire format itself.
-#[cfg(test)]
-async fn post(fake: &FakeIam, body: &str, access_key: Option<&str>) -> (StatusCode, String) {
-    let client = reqwest::Client::new();
-    let mut request = client
-        .post(fake.url())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body.to_owned());
-    if let Some(key) = access_key {
-        request = request.header(
-            "authorization",
-            format!("AWS4-HMAC-SHA256 Credential={key}/20250601/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0"),
-        );
-    }
-    let response = request.send().await.expect("the fake answers");
-    let status = StatusCode::from_u16(response.status().as_u16()).expect("a status");
-    (status, response.text().await.expect("a body"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sandbox::aws::world::AwsAccountWorld;
+
+    /// Answers a raw body, for tests of the wire format itself.
+    async fn post(fake: &FakeIam, body: &str, access_key: Option<&str>) -> (StatusCode, String) {
+        let client = reqwest::Client::new();
+        let mut request = client
+            .post(fake.url())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned());
+        if let Some(key) = access_key {
+            request = request.header(
+            "authorization",
+            format!("AWS4-HMAC-SHA256 Credential={key}/20250601/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0"),
+        );
+        }
+        let response = request.send().await.expect("the fake answers");
+        let status = StatusCode::from_u16(response.status().as_u16()).expect("a status");
+        (status, response.text().await.expect("a body"))
+    }
 
     #[tokio::test]
     async fn answers_in_the_query_protocols_xml() {
