@@ -149,6 +149,33 @@ async fn a_story_account_gives_the_findings_a_person_expects() {
 }
 
 #[tokio::test]
+async fn a_root_user_in_daily_use_is_flagged_and_a_root_without_credentials_is_not() {
+    let busy = start(
+        AwsAccountWorld::new(ACCOUNT).root(|r| r.access_key_used_days_ago(0).signed_in_days_ago(0)),
+    )
+    .await
+    .unwrap();
+    let findings_busy = findings(&collect(&busy).await);
+    let keys = finding(&findings_busy, "aws.iam.root_no_access_keys", &account_resource());
+    assert_eq!(keys.outcome, Outcome::Fail);
+    assert!(keys.reason.contains("access key 1 is active"), "{}", keys.reason);
+    let used = finding(&findings_busy, "aws.iam.root_not_used", &account_resource());
+    assert_eq!(used.outcome, Outcome::Fail, "{}", used.reason);
+
+    let locked =
+        start(AwsAccountWorld::new(ACCOUNT).root(|r| r.without_credentials())).await.unwrap();
+    let findings_locked = findings(&collect(&locked).await);
+    for check in ["aws.iam.root_no_access_keys", "aws.iam.root_not_used"] {
+        let f = finding(&findings_locked, check, &account_resource());
+        assert_eq!(f.outcome, Outcome::Pass, "{check}: {}", f.reason);
+    }
+    let quiet = start(AwsAccountWorld::new(ACCOUNT).root(|r| r.never_signed_in())).await.unwrap();
+    let findings_quiet = findings(&collect(&quiet).await);
+    let unused = finding(&findings_quiet, "aws.iam.root_not_used", &account_resource());
+    assert_eq!(unused.outcome, Outcome::Pass, "{}", unused.reason);
+}
+
+#[tokio::test]
 async fn authorization_details_and_virtual_mfa_devices_are_read_across_pages() {
     let mut world = AwsAccountWorld::new(ACCOUNT)
         .with_policy("artifacts", read_bucket("artifacts"))
