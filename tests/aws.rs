@@ -485,6 +485,7 @@ async fn each_account_is_entered_by_its_role_and_one_that_fails_is_only_its_gap(
     let world =
         AwsWorld::new(AwsAccountWorld::new(ACCOUNT)).with_account(prod).with_account(staging);
     let fake = start(world).await.unwrap();
+    assert_eq!(fake.home_account(), ACCOUNT, "the sandbox credentials belong to the home account");
 
     let collection = aws::collect_with(&fake.sdk_config(), &settings, &quick()).await;
     let snapshot = snapshot(&collection);
