@@ -9,6 +9,18 @@
 //!
 //! A part that could not be fetched is `None` and has its reason in [`AwsAccount::gaps`] under
 //! one of the `PART_*` names below; a part that is present is complete.
+//!
+//! - `client` — the SDK clients (standard AWS environment, retries, timeouts, request counting)
+//!   and the translation of SDK errors into actionable [`CollectError`](super::collect::CollectError)s.
+//! - `collector` — [`collect`] and [`doctor`]: which calls fill which part.
+//! - `report` — the credential report's CSV, parsed as documented.
+
+mod client;
+mod collector;
+mod report;
+
+pub use client::environment;
+pub use collector::{collect, collect_with, doctor, doctor_with};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,20 @@
-//! A generated AWS organisation for the evaluation benchmark and demos: [`generated`] builds an
+//! The AWS sandbox: a simulated organisation ([`world`]) served by an in-process IAM and STS
+//! endpoint ([`server`]) that aws-sdk-iam is pointed at, as tests and `kushim demo` do:
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use kushim::sandbox::aws::{self, world::generated_world};
+//! let fake = aws::start(generated_world(150)).await?;
+//! let collection = kushim::integrations::aws::collect_with(
+//!     &fake.sdk_config(),
+//!     &Default::default(),
+//!     &Default::default(),
+//! )
+//! .await;
+//! # Ok(()) }
+//! ```
+//!
+//! Below, the snapshot-level generator for the evaluation benchmark: [`generated`] builds an
 //! [`AwsSnapshot`] of about the requested number of IAM resources (users, groups, roles and
 //! customer managed policies), spread over accounts of about 500 each.
 //!
@@ -7,6 +23,12 @@
 //! keys, every 10th policy allows `*:*`, every 3rd account has no password policy, and so on.
 //! Dates are laid out before [`as_of`]; judge the snapshot at that time
 //! (`CheckContext::new(as_of())`) to get the intended mix.
+
+pub mod server;
+pub mod world;
+
+pub use server::{FakeIam, start};
+pub use world::{AwsAccountWorld, AwsWorld, generated_world};
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
