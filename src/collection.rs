@@ -116,12 +116,16 @@ pub async fn collect(
     policy: &RetryPolicy,
     progress: &Progress,
 ) -> Result<Vec<CollectionReport>, EngineError> {
-    let etags: EtagCache = match engine.store().collector_state(Integration::GitHub.as_str()).await? {
-        Some(saved) => serde_json::from_value(saved).unwrap_or_default(),
-        None => EtagCache::default(),
-    };
+    let etags: EtagCache =
+        match engine.store().collector_state(Integration::GitHub.as_str()).await? {
+            Some(saved) => serde_json::from_value(saved).unwrap_or_default(),
+            None => EtagCache::default(),
+        };
     let finished = |integration: Integration, calls: u64, ok: bool| {
-        progress.finish(integration, format!("{} after {calls} API calls", if ok { "collected" } else { "FAILED" }));
+        progress.finish(
+            integration,
+            format!("{} after {calls} API calls", if ok { "collected" } else { "FAILED" }),
+        );
     };
 
     let (github, aws, okta) = tokio::join!(
@@ -152,7 +156,10 @@ pub async fn collect(
     if let Some(run) = github {
         reports.push(engine.ingest_collection(run).await?);
         let saved = serde_json::to_value(&etags).unwrap_or_default();
-        engine.store().save_collector_state(Integration::GitHub.as_str(), &saved, chrono::Utc::now()).await?;
+        engine
+            .store()
+            .save_collector_state(Integration::GitHub.as_str(), &saved, chrono::Utc::now())
+            .await?;
     }
     if let Some(run) = aws {
         reports.push(engine.ingest_collection(run).await?);
@@ -174,7 +181,9 @@ pub async fn doctor(targets: &Targets, policy: &RetryPolicy) -> Vec<Diagnosis> {
         },
         async {
             match &targets.aws {
-                Some(AwsTarget { settings, sdk: Some(sdk) }) => aws::doctor_with(sdk, settings, policy).await,
+                Some(AwsTarget { settings, sdk: Some(sdk) }) => {
+                    aws::doctor_with(sdk, settings, policy).await
+                }
                 Some(AwsTarget { settings, sdk: None }) => aws::doctor(settings, policy).await,
                 None => Vec::new(),
             }

@@ -14,7 +14,9 @@ use kushim::integrations::{
     Integration, Snapshot, Source, collect::Collection, collect::RetryPolicy,
 };
 use kushim::sandbox::as_of;
-use kushim::sandbox::okta::{FakeOkta, OktaOrg, generated, generated_world, start};
+use kushim::sandbox::okta::{
+    FakeOkta, OktaOrg, generated, generated_world, generated_world_at, start,
+};
 use kushim::sandbox::serve::Fault;
 
 const SERVICE_APP_KEY: &str = include_str!("fixtures/okta/service-app.pem");
@@ -616,7 +618,7 @@ async fn a_classic_org_is_judged_on_its_sign_on_rules() {
 #[tokio::test]
 async fn the_generated_org_is_collected_exactly_as_generated() {
     let users = 300;
-    let fake = serve(generated_world(users)).await;
+    let fake = serve(generated_world_at(users, kushim::sandbox::as_of())).await;
     let collection = okta::collect(&fake.settings(), &RetryPolicy::default()).await;
     let mut collected = data(&collection).clone();
     let gaps = std::mem::take(&mut collected.gaps);

@@ -12,7 +12,7 @@ use chrono::Utc;
 use clap::Parser;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::{Cli, Command, Painter, print, render, run_command, views};
+use super::{Cli, Command, Painter, print, recorded_states, render, run_command, views};
 use crate::{
     collection::{self, Progress},
     config::Config,
@@ -46,8 +46,10 @@ pub async fn run(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
 
     let targets = sandbox.targets();
     let progress = Progress::for_terminal(&targets.integrations());
-    let reports = collection::collect(&engine, &targets, &RetryPolicy::default(), &progress).await?;
-    print(&render::collect(&views::CollectView::new(engine.catalog(), &reports), painter));
+    let before = recorded_states(&engine).await?;
+    let reports =
+        collection::collect(&engine, &targets, &RetryPolicy::default(), &progress).await?;
+    print(&render::collect(&views::CollectView::new(engine.catalog(), &reports, &before), painter));
 
     let now = Utc::now();
     let refresh = engine.refresh(now).await?;
@@ -61,7 +63,9 @@ pub async fn run(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
             path.display(),
             path.display()
         )),
-        None => print("\nThe demo database is temporary and is deleted when the demo ends (--keep FILE keeps it).\n"),
+        None => print(
+            "\nThe demo database is temporary and is deleted when the demo ends (--keep FILE keeps it).\n",
+        ),
     }
 
     if std::io::stdin().is_terminal() {
@@ -73,7 +77,10 @@ pub async fn run(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
 }
 
 /// The failing controls, worst first, each with its reason and first failing resources.
-async fn failing_controls(engine: &Engine, refresh: &crate::engine::Refresh) -> anyhow::Result<String> {
+async fn failing_controls(
+    engine: &Engine,
+    refresh: &crate::engine::Refresh,
+) -> anyhow::Result<String> {
     let findings = engine.store().latest_findings().await?;
     let mut failing: Vec<_> = engine
         .catalog()
@@ -85,16 +92,26 @@ async fn failing_controls(engine: &Engine, refresh: &crate::engine::Refresh) -> 
     failing.sort_by(|(a, _), (b, _)| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
     let mut out = format!("\nFailing controls ({}), most severe first:\n", failing.len());
     for (control, assessment) in failing.iter().take(FAILING_SHOWN) {
-        out.push_str(&format!("\n  {} {} [{}]\n    {}\n", control.id, control.title, control.severity, assessment.reason));
-        let problems = findings
-            .iter()
-            .filter(|f| control.checks.contains(&f.check_id) && f.outcome == crate::checks::Outcome::Fail);
+        out.push_str(&format!(
+            "\n  {} {} [{}]\n    {}\n",
+            control.id, control.title, control.severity, assessment.reason
+        ));
+        let mut seen = std::collections::HashSet::new();
+        let problems = findings.iter().filter(|f| {
+            control.checks.contains(&f.check_id)
+                && f.outcome == crate::checks::Outcome::Fail
+                // Two checks may fail one resource for one reason; say it once.
+                && seen.insert((f.resource.as_str(), f.reason.as_str()))
+        });
         for finding in problems.take(PROBLEMS_SHOWN) {
             out.push_str(&format!("    - {}: {}\n", finding.resource, finding.reason));
         }
     }
     if failing.len() > FAILING_SHOWN {
-        out.push_str(&format!("\n  … and {} more: `controls --failing` lists them.\n", failing.len() - FAILING_SHOWN));
+        out.push_str(&format!(
+            "\n  … and {} more: `controls --failing` lists them.\n",
+            failing.len() - FAILING_SHOWN
+        ));
     }
     Ok(out)
 }
@@ -114,23 +131,27 @@ async fn console(engine: &Engine, config: &Config, url: &DatabaseUrl) -> anyhow:
             None => continue,
             Some("quit" | "exit" | "q") => break,
             Some("help") => {
-                let _ = Cli::try_parse_from(["kushim", "--help"]).map_err(|help| print(&help.to_string()));
+                let _ = Cli::try_parse_from(["kushim", "--help"])
+                    .map_err(|help| print(&help.to_string()));
                 continue;
             }
             Some(_) => {}
         }
-        let command = match Cli::try_parse_from(std::iter::once("kushim").chain(words.iter().copied())) {
-            Ok(cli) => cli.command,
-            Err(error) => {
-                print(&error.to_string());
-                continue;
-            }
-        };
+        let command =
+            match Cli::try_parse_from(std::iter::once("kushim").chain(words.iter().copied())) {
+                Ok(cli) => cli.command,
+                Err(error) => {
+                    print(&error.to_string());
+                    continue;
+                }
+            };
         if matches!(command, Command::Init { .. } | Command::Demo { .. }) {
             print("That command is not available inside the demo.\n");
             continue;
         }
-        if let Err(error) = run_command(engine, config, url, command, Painter::for_stdout(), Utc::now()).await {
+        if let Err(error) =
+            run_command(engine, config, url, command, Painter::for_stdout(), Utc::now()).await
+        {
             print(&format!("error: {error:#}\n"));
         }
     }

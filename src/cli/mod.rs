@@ -23,9 +23,9 @@ use serde::Serialize;
 use crate::{
     checks::{self, Finding, Outcome},
     collection::{self, Progress, Targets},
-    integrations::{Integration, collect::RetryPolicy},
     config::{self, Config},
     engine::{Actor, Engine, did_you_mean},
+    integrations::{Integration, collect::RetryPolicy},
     store::{DatabaseUrl, Store},
 };
 use render::Painter;
@@ -186,7 +186,9 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     let url = loaded.config.database_url(cli.database_url.as_deref())?;
     let store = Store::open(&url).await?;
     let engine = Engine::new(store, &loaded.config)?;
-    let code = run_command(&engine, &loaded.config, &url, cli.command, Painter::for_stdout(), Utc::now()).await;
+    let code =
+        run_command(&engine, &loaded.config, &url, cli.command, Painter::for_stdout(), Utc::now())
+            .await;
     engine.store().close().await;
     code
 }
@@ -201,7 +203,9 @@ async fn run_command(
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Init { .. } | Command::Demo { .. } => unreachable!("handled before a store is opened"),
+        Command::Init { .. } | Command::Demo { .. } => {
+            unreachable!("handled before a store is opened")
+        }
         Command::Migrate => {
             let mut out = format!("Database {url} is up to date.\n");
             for (version, description, applied) in engine.store().migration_status().await? {
@@ -276,9 +280,15 @@ async fn run_command(
         }
         Command::Collect { only, json } => {
             let targets = targets(config, only)?;
-            let progress = if json.json { Progress::silent() } else { Progress::for_terminal(&targets.integrations()) };
-            let reports = collection::collect(engine, &targets, &RetryPolicy::default(), &progress).await?;
-            let view = views::CollectView::new(engine.catalog(), &reports);
+            let progress = if json.json {
+                Progress::silent()
+            } else {
+                Progress::for_terminal(&targets.integrations())
+            };
+            let before = recorded_states(engine).await?;
+            let reports =
+                collection::collect(engine, &targets, &RetryPolicy::default(), &progress).await?;
+            let view = views::CollectView::new(engine.catalog(), &reports, &before);
             emit(json.json, &view, || render::collect(&view, painter))?;
             if view.runs.iter().any(|run| run.outcome != "collected") {
                 return Ok(ExitCode::from(1));
@@ -335,6 +345,19 @@ async fn run_command(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Each control's recorded state, to report what a command changed.
+async fn recorded_states(
+    engine: &Engine,
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    Ok(engine
+        .store()
+        .control_states()
+        .await?
+        .into_iter()
+        .map(|row| (row.control_id, row.state))
+        .collect())
+}
+
 /// The configured integrations, narrowed by `--only`; an error when there is nothing to do.
 fn targets(config: &Config, only: Option<IntegrationArg>) -> anyhow::Result<Targets> {
     let mut targets = Targets::configured(config, &config::process_env)?;
@@ -342,7 +365,9 @@ fn targets(config: &Config, only: Option<IntegrationArg>) -> anyhow::Result<Targ
         let integration = Integration::from(only);
         targets = targets.only(integration);
         if targets.integrations().is_empty() {
-            bail!("{integration} is not configured; `kushim init` writes a kushim.toml that shows how");
+            bail!(
+                "{integration} is not configured; `kushim init` writes a kushim.toml that shows how"
+            );
         }
     }
     if targets.integrations().is_empty() {

@@ -364,12 +364,19 @@ pub fn collect(view: &CollectView, painter: Painter) -> String {
         ]);
     }
     let mut out = format!("{}\n", trim_table(&table));
-    if view.changes.is_empty() {
+    if view.first_assessed > 0 {
+        let _ = writeln!(out, "\nFirst assessment of {} controls.", view.first_assessed);
+    } else if view.changes.is_empty() {
         out.push_str("\nNo control changed state.\n");
     } else {
-        let _ = writeln!(out, "\n{}", painter.bold(&format!("{} controls changed state:", view.changes.len())));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            painter.bold(&format!("{} controls changed state:", view.changes.len()))
+        );
         for change in &view.changes {
-            let to = ControlState::parse(&change.to).map_or_else(|| change.to.clone(), |s| painter.state(s));
+            let to = ControlState::parse(&change.to)
+                .map_or_else(|| change.to.clone(), |s| painter.state(s));
             let _ = writeln!(
                 out,
                 "  {:<7} {} → {}  {}",
@@ -380,7 +387,11 @@ pub fn collect(view: &CollectView, painter: Painter) -> String {
             );
         }
     }
-    let _ = writeln!(out, "\nPosture score: {:.1} / 100. `kushim status` for the whole picture.", view.score);
+    let _ = writeln!(
+        out,
+        "\nPosture score: {:.1} / 100. `kushim status` for the whole picture.",
+        view.score
+    );
     out
 }
 
@@ -398,7 +409,11 @@ pub fn doctor(diagnoses: &[Diagnosis], painter: Painter) -> String {
     let _ = writeln!(
         out,
         "\n{}",
-        if failed == 0 { "Every credential and permission Kushim needs is in place.".to_owned() } else { format!("{failed} problem(s) to fix before collecting.") }
+        if failed == 0 {
+            "Every credential and permission Kushim needs is in place.".to_owned()
+        } else {
+            format!("{failed} problem(s) to fix before collecting.")
+        }
     );
     out
 }

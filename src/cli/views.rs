@@ -1,6 +1,8 @@
 //! What the CLI shows, as data. The same structs are printed as tables for people and as JSON
 //! (`--json`) for scripts; the JSON shapes are documented in the README and only grow.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -269,13 +271,21 @@ pub struct ChangeLine {
 #[derive(Debug, Clone, Serialize)]
 pub struct CollectView {
     pub runs: Vec<RunLine>,
+    /// Controls whose state differs from before the collection.
     pub changes: Vec<ChangeLine>,
+    /// Controls assessed for the first time (a new database).
+    pub first_assessed: usize,
     /// The posture score after the collection.
     pub score: f64,
 }
 
 impl CollectView {
-    pub fn new(catalog: &Catalog, reports: &[CollectionReport]) -> Self {
+    /// `before`: each control's recorded state before the collection.
+    pub fn new(
+        catalog: &Catalog,
+        reports: &[CollectionReport],
+        before: &HashMap<String, String>,
+    ) -> Self {
         let runs = reports
             .iter()
             .map(|r| RunLine {
@@ -287,21 +297,28 @@ impl CollectView {
                 detail: r.run.detail.clone(),
             })
             .collect();
-        let changes = reports
+        let after = reports.last().map(|r| r.refresh.assessments.as_slice()).unwrap_or_default();
+        let changes = after
             .iter()
-            .flat_map(|r| &r.refresh.transitions)
-            .map(|t| ChangeLine {
-                control_id: t.control_id.clone(),
-                title: catalog.control(&t.control_id).map(|c| c.title.clone()).unwrap_or_default(),
-                from: t.from_state.clone(),
-                to: t.to_state.clone(),
-                reason: t.reason.clone(),
+            .filter_map(|a| {
+                let from = before.get(&a.control_id)?;
+                (from != a.state.as_str()).then(|| ChangeLine {
+                    control_id: a.control_id.clone(),
+                    title: catalog
+                        .control(&a.control_id)
+                        .map(|c| c.title.clone())
+                        .unwrap_or_default(),
+                    from: Some(from.clone()),
+                    to: a.state.as_str().to_owned(),
+                    reason: a.reason.clone(),
+                })
             })
             .collect();
+        let first_assessed = after.iter().filter(|a| !before.contains_key(&a.control_id)).count();
         let score = reports
             .last()
             .map(|r| controls::posture(catalog, |id| r.refresh.state_of(id)).overall.score)
             .unwrap_or_default();
-        CollectView { runs, changes, score }
+        CollectView { runs, changes, first_assessed, score }
     }
 }

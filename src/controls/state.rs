@@ -269,7 +269,12 @@ fn automated_state(checks: &[CheckSummary]) -> (ControlState, String) {
     if with(CheckStatus::Failing).next().is_some() {
         let parts: Vec<String> = with(CheckStatus::Failing)
             .map(|c| {
-                format!("{} fails on {} of {} resources", c.check_id, c.failed, c.failed + c.passed)
+                format!(
+                    "{} fails on {} of {}",
+                    c.check_id,
+                    c.failed,
+                    resources(c.failed + c.passed)
+                )
             })
             .collect();
         return (ControlState::Failing, parts.join("; "));
@@ -300,9 +305,13 @@ fn automated_state(checks: &[CheckSummary]) -> (ControlState, String) {
     if checks.iter().all(|c| c.status == CheckStatus::NotApplicable) {
         return (ControlState::NotApplicable, "no resource these checks apply to".into());
     }
-    let resources: usize = checks.iter().map(|c| c.passed).sum();
+    let passed: usize = checks.iter().map(|c| c.passed).sum();
     let plural = if checks.len() == 1 { "check passes" } else { "checks pass" };
-    (ControlState::Passing, format!("{} {plural} on {resources} resources", checks.len()))
+    (ControlState::Passing, format!("{} {plural} on {}", checks.len(), resources(passed)))
+}
+
+fn resources(count: usize) -> String {
+    if count == 1 { "1 resource".into() } else { format!("{count} resources") }
 }
 
 fn manual_state(

@@ -44,9 +44,11 @@ pub struct SandboxSize {
 
 impl SandboxSize {
     /// Small enough to collect in a moment, big enough to show every kind of problem.
-    pub const DEMO: SandboxSize = SandboxSize { repos: 24, members: 30, okta_users: 60, iam_users: 20 };
+    pub const DEMO: SandboxSize =
+        SandboxSize { repos: 24, members: 30, okta_users: 60, iam_users: 20 };
     /// The organisation the collection benchmark measures.
-    pub const PERFORMANCE: SandboxSize = SandboxSize { repos: 300, members: 200, okta_users: 1000, iam_users: 150 };
+    pub const PERFORMANCE: SandboxSize =
+        SandboxSize { repos: 300, members: 200, okta_users: 1000, iam_users: 150 };
 }
 
 /// A whole simulated organisation served on 127.0.0.1 by fakes that speak the GitHub, AWS IAM

@@ -257,7 +257,7 @@ fn reasons_say_what_to_look_at() {
         excepted.reason
     );
     assert!(
-        excepted.reason.ends_with("(otherwise failing: a fails on 1 of 1 resources)"),
+        excepted.reason.ends_with("(otherwise failing: a fails on 1 of 1 resource)"),
         "{}",
         excepted.reason
     );

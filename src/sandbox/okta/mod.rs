@@ -61,7 +61,22 @@ pub fn generated(resources: usize) -> OktaSnapshot {
 /// who can sign in is in an Employees group assigned to Slack and Salesforce, so app listings
 /// page as they would in a real org.
 pub fn generated_world(users: usize) -> OktaOrg {
-    let mut org = OktaOrg::from_snapshot(&generated(users + FIXED_RESOURCES));
+    // Served by a live fake the org should describe today, so sign-ins are as recent as the
+    // generated mix intends.
+    generated_world_at(users, chrono::Utc::now())
+}
+
+/// [`generated_world`] with every time moved so the data describes `now` instead of
+/// [`as_of`] (the same org, dated differently).
+pub fn generated_world_at(users: usize, now: chrono::DateTime<chrono::Utc>) -> OktaOrg {
+    let mut snapshot = generated(users + FIXED_RESOURCES);
+    let shift = now - as_of();
+    for user in &mut snapshot.users {
+        user.created += shift;
+        user.activated = user.activated.map(|at| at + shift);
+        user.last_login = user.last_login.map(|at| at + shift);
+    }
+    let mut org = OktaOrg::from_snapshot(&snapshot);
     org.add_active_users_to_group("Employees");
     org.with_app("slack", "Slack")
         .with_app("salesforce", "Salesforce")
