@@ -324,3 +324,195 @@ remediation = "Turn on FileVault through the MDM profile."
         .run(&["status"])
         .assert_fails_with(2, "acme.toml: control ACME-01: unknown criterion \"CC6.77\"");
 }
+
+/// The environment a person would export to point Kushim at the sandbox's fakes: the
+/// conventional variables of each service, nothing Kushim-specific.
+fn sandbox_environment(sandbox: &kushim::sandbox::Sandbox) -> Vec<(&'static str, String)> {
+    use kushim::config::{GitHubAuth, OktaAuth};
+    let github = sandbox.github.settings();
+    let GitHubAuth::Token(github_token) = &github.auth else { panic!("the sandbox uses a token") };
+    let okta = sandbox.okta.settings();
+    let OktaAuth::ApiToken(okta_token) = &okta.auth else {
+        panic!("the sandbox uses an API token")
+    };
+    vec![
+        ("GITHUB_TOKEN", github_token.expose().to_owned()),
+        ("GITHUB_ORG", github.org.clone()),
+        ("GITHUB_API_URL", github.api_url.clone()),
+        ("OKTA_ORG_URL", okta.org_url.clone()),
+        ("OKTA_API_TOKEN", okta_token.expose().to_owned()),
+        ("AWS_ACCESS_KEY_ID", kushim::sandbox::aws::server::SANDBOX_ACCESS_KEY_ID.to_owned()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            kushim::sandbox::aws::server::SANDBOX_SECRET_ACCESS_KEY.to_owned(),
+        ),
+        ("AWS_ENDPOINT_URL", sandbox.aws.url()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        // Keep a developer's own AWS files and the instance-metadata lookup out of the test.
+        ("AWS_CONFIG_FILE", "/nonexistent/kushim-test".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/kushim-test".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]
+}
+
+impl Kushim {
+    fn run_in(&self, env: &[(&'static str, String)], args: &[&str]) -> Run {
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.run_with_env(args, &pairs)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collect_reads_the_conventional_environment_and_judges_what_it_saw() {
+    let sandbox =
+        kushim::sandbox::Sandbox::start(kushim::sandbox::SandboxSize::DEMO).await.unwrap();
+    let env = sandbox_environment(&sandbox);
+    let kushim = Kushim::in_fresh_directory();
+
+    let doctor = kushim.run_in(&env, &["doctor"]);
+    assert_eq!(doctor.code, 0, "{}\n{}", doctor.stdout, doctor.stderr);
+    assert!(
+        doctor.stdout.contains("Every credential and permission Kushim needs is in place."),
+        "{}",
+        doctor.stdout
+    );
+
+    let collected = kushim.run_in(&env, &["collect", "--json"]);
+    assert_eq!(collected.code, 0, "{}\n{}", collected.stdout, collected.stderr);
+    let view: Value = serde_json::from_str(&collected.stdout).unwrap();
+    let runs = view["runs"].as_array().unwrap();
+    let integrations: Vec<&str> = runs.iter().map(|r| r["integration"].as_str().unwrap()).collect();
+    assert_eq!(integrations, vec!["github", "aws", "okta"]);
+    for run in runs {
+        assert_eq!(run["outcome"], "collected", "{run}");
+        assert!(run["api_calls"].as_u64().unwrap() > 0, "{run}");
+    }
+    assert_eq!(view["first_assessed"], 64);
+
+    let unprotected = kushim.json(&[
+        "findings",
+        "--check",
+        "gh.repo.default_branch_protected",
+        "--failing",
+        "--json",
+    ]);
+    let unprotected = unprotected["findings"].as_array().unwrap();
+    assert!(!unprotected.is_empty());
+    assert!(unprotected.iter().all(
+        |f| f["outcome"] == "fail" && f["resource"].as_str().unwrap().starts_with("repo:acme/")
+    ));
+    kushim
+        .run(&["findings", "--check", "gh.repo.default_branch_protectd"])
+        .assert_fails_with(2, "did you mean gh.repo.default_branch_protected?");
+
+    let status = kushim.json(&["status", "--json"]);
+    assert_eq!(status["has_collected_evidence"], true);
+    assert!(status["states"]["failing"].as_u64().unwrap() > 0);
+    assert_eq!(kushim.run(&["verify"]).code, 0);
+
+    // A second run changes nothing and says so.
+    let again = kushim.run_in(&env, &["collect", "--only", "github"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stdout.contains("No control changed state."), "{}", again.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_token_fails_visibly_and_never_passes_a_control() {
+    let sandbox =
+        kushim::sandbox::Sandbox::start(kushim::sandbox::SandboxSize::DEMO).await.unwrap();
+    let mut env = sandbox_environment(&sandbox);
+    let kushim = Kushim::in_fresh_directory();
+    assert_eq!(kushim.run_in(&env, &["collect"]).code, 0);
+    let passing_before: Vec<String> = kushim.json(&["controls", "--json"])["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["state"] == "passing")
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+
+    env.iter_mut().find(|(k, _)| *k == "OKTA_API_TOKEN").unwrap().1 = "00-expired-token".into();
+    let failed = kushim.run_in(&env, &["collect", "--only", "okta"]);
+    assert_eq!(failed.code, 1, "{}", failed.stdout);
+    assert!(failed.stdout.contains("failed"), "{}", failed.stdout);
+    assert!(
+        failed.stdout.contains("OKTA_API_TOKEN"),
+        "the failure says what to fix: {}",
+        failed.stdout
+    );
+
+    let errored = kushim.json(&["findings", "--check", "okta.users.mfa_enrolled", "--json"]);
+    let errored = errored["findings"].as_array().unwrap();
+    assert!(!errored.is_empty() && errored.iter().all(|f| f["outcome"] == "error"), "{errored:?}");
+    let controls = kushim.json(&["controls", "--json"]);
+    let okta_mfa =
+        controls["controls"].as_array().unwrap().iter().find(|c| c["id"] == "AC-02").unwrap();
+    assert_ne!(okta_mfa["state"], "passing");
+    for id in passing_before {
+        let control = controls["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id.as_str())
+            .unwrap();
+        let detail = kushim.json(&["control", &id, "--json"]);
+        let reads_okta = detail["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["check_id"].as_str().unwrap().starts_with("okta."));
+        if reads_okta {
+            assert_ne!(
+                control["state"], "passing",
+                "{id} kept passing on a failed Okta collection"
+            );
+        }
+    }
+
+    let doctor = kushim.run_in(&env, &["doctor", "--only", "okta"]);
+    assert_eq!(doctor.code, 1, "{}", doctor.stdout);
+    assert!(doctor.stdout.contains("FAIL"), "{}", doctor.stdout);
+}
+
+#[test]
+fn collect_without_any_integration_says_how_to_configure_one() {
+    let kushim = Kushim::in_fresh_directory();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kushim"));
+    command.args(["collect"]).current_dir(kushim.dir.path());
+    for name in [
+        "GITHUB_TOKEN",
+        "GITHUB_ORG",
+        "OKTA_ORG_URL",
+        "OKTA_API_TOKEN",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_PROFILE",
+        "AWS_ROLE_ARN",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "DATABASE_URL",
+    ] {
+        command.env_remove(name);
+    }
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no integration is configured") && stderr.contains("kushim demo"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_demo_runs_to_the_end_without_a_terminal() {
+    let kushim = Kushim::in_fresh_directory();
+    let demo = kushim.run(&["demo"]);
+    assert_eq!(demo.code, 0, "{}\n{}", demo.stdout, demo.stderr);
+    for expected in [
+        "Nothing leaves this machine",
+        "First assessment of 64 controls",
+        "SOC 2 posture:",
+        "Failing controls (",
+    ] {
+        assert!(demo.stdout.contains(expected), "{expected:?} missing:\n{}", demo.stdout);
+    }
+    assert!(!kushim.path("kushim.db").exists(), "the demo leaves the user's database alone");
+}

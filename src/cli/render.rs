@@ -347,7 +347,7 @@ pub fn findings(findings: &[Finding], painter: Painter) -> String {
 
 pub fn collect(view: &CollectView, painter: Painter) -> String {
     let mut table = painter.table();
-    table.set_header(vec!["INTEGRATION", "OUTCOME", "API CALLS", "FINDINGS", "SECONDS", "DETAIL"]);
+    table.set_header(vec!["INTEGRATION", "OUTCOME", "API CALLS", "FINDINGS", "SECONDS"]);
     for run in &view.runs {
         let outcome = if run.outcome == "collected" {
             painter.paint(&run.outcome, Style::new().fg_color(Some(AnsiColor::Green.into())))
@@ -360,10 +360,13 @@ pub fn collect(view: &CollectView, painter: Painter) -> String {
             Cell::new(run.api_calls).set_alignment(CellAlignment::Right),
             Cell::new(run.findings).set_alignment(CellAlignment::Right),
             Cell::new(format!("{:.1}", run.seconds)).set_alignment(CellAlignment::Right),
-            Cell::new(clip(&run.detail, 100)),
         ]);
     }
     let mut out = format!("{}\n", trim_table(&table));
+    for run in view.runs.iter().filter(|run| !run.detail.is_empty()) {
+        let _ =
+            writeln!(out, "\n{} {}: {}", painter.bold(&run.integration), run.outcome, run.detail);
+    }
     if view.first_assessed > 0 {
         let _ = writeln!(out, "\nFirst assessment of {} controls.", view.first_assessed);
     } else if view.changes.is_empty() {

@@ -39,7 +39,7 @@ use crate::sandbox::serve::{FakeServer, Fault, Recorder};
 
 /// The sandbox's own access key: the home account's IAM user `kushim`.
 pub const SANDBOX_ACCESS_KEY_ID: &str = "AKIAKUSHIMSANDBOX001";
-const SANDBOX_SECRET_ACCESS_KEY: &str = "kushim-sandbox-secret-access-key";
+pub const SANDBOX_SECRET_ACCESS_KEY: &str = "kushim-sandbox-secret-access-key";
 
 const IAM_VERSION: &str = "2010-05-08";
 const STS_VERSION: &str = "2011-06-15";
