@@ -90,6 +90,8 @@ pub struct Ingested {
 #[derive(Debug, Clone)]
 pub struct CollectionReport {
     pub run: CollectionRunRecord,
+    /// How long the collection took (the stored run keeps whole seconds).
+    pub took: chrono::TimeDelta,
     pub findings: usize,
     pub refresh: Refresh,
 }
@@ -171,6 +173,7 @@ impl Engine {
         collection: Collection<T>,
     ) -> Result<CollectionReport, EngineError> {
         let integration = T::INTEGRATION;
+        let took = collection.finished_at - collection.started_at;
         let (outcome, detail) = match &collection.source {
             Source::Failed { reason, .. } => ("failed", reason.clone()),
             _ => ("collected", String::new()),
@@ -191,7 +194,7 @@ impl Engine {
             })
             .await?;
         tracing::info!(%integration, outcome, api_calls = collection.api_calls, "collection recorded");
-        Ok(CollectionReport { run, findings: ingested.findings, refresh: ingested.refresh })
+        Ok(CollectionReport { run, took, findings: ingested.findings, refresh: ingested.refresh })
     }
 
     /// Stores one integration's collection (from `snapshot`) in the ledger, runs that

@@ -293,7 +293,7 @@ impl CollectView {
                 outcome: r.run.outcome.clone(),
                 api_calls: r.run.api_calls,
                 findings: r.findings,
-                seconds: (r.run.finished_at - r.run.started_at).num_milliseconds() as f64 / 1000.0,
+                seconds: r.took.num_milliseconds() as f64 / 1000.0,
                 detail: r.run.detail.clone(),
             })
             .collect();
