@@ -27,9 +27,13 @@ async fn main() {
     let size = SandboxSize::PERFORMANCE;
     let sandbox = Sandbox::start(size).await.expect("the sandbox starts");
     let github = sandbox.github.settings();
-    let GitHubAuth::Token(github_token) = &github.auth else { unreachable!("the sandbox uses a token") };
+    let GitHubAuth::Token(github_token) = &github.auth else {
+        unreachable!("the sandbox uses a token")
+    };
     let okta = sandbox.okta.settings();
-    let OktaAuth::ApiToken(okta_token) = &okta.auth else { unreachable!("the sandbox uses an API token") };
+    let OktaAuth::ApiToken(okta_token) = &okta.auth else {
+        unreachable!("the sandbox uses an API token")
+    };
     let dir = tempfile::tempdir().expect("a temporary directory");
 
     println!(
@@ -58,7 +62,8 @@ async fn main() {
     let wall = started.elapsed();
     assert!(output.status.success(), "collect failed: {}", String::from_utf8_lossy(&output.stderr));
 
-    let view: serde_json::Value = serde_json::from_slice(&output.stdout).expect("collect --json prints JSON");
+    let view: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("collect --json prints JSON");
     for run in view["runs"].as_array().expect("runs") {
         println!(
             "{:<7} {:>9}  {:>5} API calls  {:>6} findings  {:>5.2} s",
@@ -69,8 +74,15 @@ async fn main() {
             run["seconds"].as_f64().unwrap_or_default()
         );
     }
-    let graphql_pages = sandbox.github.recorder.requests().iter().filter(|r| r.uri.ends_with("/graphql")).count();
+    let graphql_pages =
+        sandbox.github.recorder.requests().iter().filter(|r| r.uri.ends_with("/graphql")).count();
     println!("github GraphQL requests: {graphql_pages}");
-    println!("wall time of `kushim collect` (all three, side by side, plus evaluation): {:.2} s", wall.as_secs_f64());
-    println!("peak memory of the collecting process: {:.1} MB", children_peak_rss_kb() as f64 / 1024.0);
+    println!(
+        "wall time of `kushim collect` (all three, side by side, plus evaluation): {:.2} s",
+        wall.as_secs_f64()
+    );
+    println!(
+        "peak memory of the collecting process: {:.1} MB",
+        children_peak_rss_kb() as f64 / 1024.0
+    );
 }

@@ -3,13 +3,16 @@
 //! paging, conditional requests, GitHub App authentication, and every fault the collector must
 //! survive with a clear error.
 
+mod support;
+
 use std::time::{Duration, Instant};
+use support::{collected as data, failure};
 
 use kushim::{
     checks::{CheckContext, Finding, Outcome, run_checks},
     config::{GitHubAuth, GitHubSettings, Secret},
     integrations::{
-        Integration, Snapshot, Source,
+        Integration, Snapshot,
         collect::{Collection, RetryPolicy},
         github::{
             EtagCache, GitHubSnapshot, PART_ORG_WEBHOOKS, PART_ORG_WORKFLOW_PERMISSIONS,
@@ -47,20 +50,6 @@ fn acme() -> GitHubOrg {
 
 async fn serve(world: GitHubOrg) -> FakeGitHub {
     start(world).await.expect("the fake GitHub starts")
-}
-
-fn data(collection: &Collection<GitHubSnapshot>) -> &GitHubSnapshot {
-    match &collection.source {
-        Source::Collected { data, .. } => data,
-        other => panic!("expected a collection, got {other:?}"),
-    }
-}
-
-fn failure(collection: &Collection<GitHubSnapshot>) -> &str {
-    match &collection.source {
-        Source::Failed { reason, .. } => reason,
-        other => panic!("expected a failed collection, got {other:?}"),
-    }
 }
 
 fn judge(

@@ -2,7 +2,10 @@
 //! collected and judged, both kinds of credentials, paging, rate limits and every fault the
 //! collector must turn into an actionable error without losing the rest of the data.
 
+mod support;
+
 use std::time::{Duration, Instant};
+use support::{collected as data, failure};
 
 use kushim::checks::{CheckContext, Finding, Outcome, run_checks};
 use kushim::config::{OktaAuth, OktaSettings, Secret};
@@ -10,9 +13,7 @@ use kushim::integrations::okta::{
     self, OktaSnapshot, PART_APP_ASSIGNMENTS, PART_FACTORS, PART_LOG_STREAMS,
     PART_PASSWORD_POLICIES, UserStatus,
 };
-use kushim::integrations::{
-    Integration, Snapshot, Source, collect::Collection, collect::RetryPolicy,
-};
+use kushim::integrations::{Integration, Snapshot, collect::Collection, collect::RetryPolicy};
 use kushim::sandbox::as_of;
 use kushim::sandbox::okta::{
     FakeOkta, OktaOrg, generated, generated_world, generated_world_at, start,
@@ -47,20 +48,6 @@ fn service_app(fake: &FakeOkta, private_key: &str) -> OktaSettings {
             private_key: Secret::new(private_key),
             key_id: Some("kid-1".to_string()),
         },
-    }
-}
-
-fn data(collection: &Collection<OktaSnapshot>) -> &OktaSnapshot {
-    match &collection.source {
-        Source::Collected { data, .. } => data,
-        other => panic!("expected a collection, got {other:?}"),
-    }
-}
-
-fn failure(collection: &Collection<OktaSnapshot>) -> &str {
-    match &collection.source {
-        Source::Failed { reason, .. } => reason,
-        other => panic!("expected a failed collection, got {other:?}"),
     }
 }
 

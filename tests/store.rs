@@ -236,27 +236,9 @@ async fn an_edited_finding_is_detected(db: TestDb) -> TestDb {
 }
 
 async fn edits_to_what_people_added_are_detected(db: TestDb) -> TestDb {
-    let engine = engine(&db).await;
-    let policy = manual_control(&engine);
-    engine
-        .add_manual_evidence(
-            &policy,
-            "policy.pdf",
-            b"%PDF signed".to_vec(),
-            "board approved",
-            None,
-            &actor(),
-            t0(),
-        )
-        .await
-        .unwrap();
-    let exception = engine.store().request_exception(exception_for(&policy)).await.unwrap();
-    engine
-        .store()
-        .decide_exception(exception.seq, ExceptionDecision::Approved, "bob", t0(), "ok")
-        .await
-        .unwrap();
-    assert!(engine.store().verify().await.unwrap().intact());
+    let untouched = engine_for_copy(&db).await;
+    assert!(untouched.store().verify().await.unwrap().intact(), "nothing was edited yet");
+    untouched.store().close().await;
 
     let tampering = [
         ("manual_evidence", forged_document(db.backend()), "document does not match"),
@@ -274,7 +256,7 @@ async fn edits_to_what_people_added_are_detected(db: TestDb) -> TestDb {
     ];
     for (chain, statement, problem) in tampering {
         let fresh = TestDb::new(db.backend()).await;
-        let engine = engine_for_copy(&fresh, &policy).await;
+        let engine = engine_for_copy(&fresh).await;
         fresh.sql(statement).await;
         assert_broken(engine.store(), chain, 1, problem).await;
         engine.store().close().await;
@@ -294,13 +276,15 @@ fn forged_document(backend: Backend) -> &'static str {
 }
 
 /// A database holding one manual evidence, one approved exception and one audit entry.
-async fn engine_for_copy(db: &TestDb, policy: &str) -> Engine {
+async fn engine_for_copy(db: &TestDb) -> Engine {
     let engine = engine(db).await;
+    let policy = manual_control(&engine);
+    let document = b"%PDF signed".to_vec();
     engine
         .add_manual_evidence(
-            policy,
+            &policy,
             "policy.pdf",
-            b"%PDF signed".to_vec(),
+            document,
             "board approved",
             None,
             &actor(),
@@ -308,7 +292,7 @@ async fn engine_for_copy(db: &TestDb, policy: &str) -> Engine {
         )
         .await
         .unwrap();
-    let exception = engine.store().request_exception(exception_for(policy)).await.unwrap();
+    let exception = engine.store().request_exception(exception_for(&policy)).await.unwrap();
     engine
         .store()
         .decide_exception(exception.seq, ExceptionDecision::Approved, "bob", t0(), "ok")

@@ -133,3 +133,23 @@ fn replace_database(server: &str, name: &str) -> String {
     }
     url
 }
+
+/// The data of a collection that must have succeeded.
+pub fn collected<T: std::fmt::Debug>(
+    collection: &kushim::integrations::collect::Collection<T>,
+) -> &T {
+    match &collection.source {
+        kushim::integrations::Source::Collected { data, .. } => data,
+        other => panic!("expected a collection, got {other:?}"),
+    }
+}
+
+/// The reason of a collection that must have failed as a whole.
+pub fn failure<T: std::fmt::Debug>(
+    collection: &kushim::integrations::collect::Collection<T>,
+) -> &str {
+    match &collection.source {
+        kushim::integrations::Source::Failed { reason, .. } => reason,
+        other => panic!("expected a failed collection, got {other:?}"),
+    }
+}
