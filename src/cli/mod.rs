@@ -417,5 +417,7 @@ fn emit<T: Serialize>(json: bool, view: &T, human: impl FnOnce() -> String) -> a
 
 /// Prints to stdout, ignoring a closed pipe (`kushim controls | head`).
 fn print(text: &str) {
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    let mut stdout = std::io::stdout().lock();
+    // Flushed, so a prompt without a newline (the demo's console) shows before input is read.
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
 }
