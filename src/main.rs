@@ -6,10 +6,13 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     // Warnings only by default, on stderr, so stdout stays clean for tables and --json.
+    // octocrab logs every failed request as an error of its own; Kushim reports those failures
+    // itself, with what to fix, so octocrab's log is off unless asked for.
     // KUSHIM_LOG (same syntax as RUST_LOG) turns more on.
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("KUSHIM_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
+            EnvFilter::try_from_env("KUSHIM_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("warn,octocrab=off")),
         )
         .with_writer(std::io::stderr)
         .init();

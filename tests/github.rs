@@ -627,3 +627,23 @@ async fn the_generated_organisation_needs_a_few_graphql_pages_and_gives_a_realis
         errors.iter().take(3).collect::<Vec<_>>()
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_github_fails_the_run_as_a_whole_with_what_to_check() {
+    // A port nothing listens on: every call would fail, so the run must not pretend to have
+    // collected a snapshot full of gaps.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let settings = GitHubSettings {
+        org: "acme".into(),
+        api_url: format!("http://{closed}"),
+        auth: GitHubAuth::Token(Secret::new("ghp_unused")),
+    };
+    let collection = collect(&settings, &quick(), &EtagCache::new()).await;
+    let reason = failure(&collection);
+    assert!(reason.contains("cannot reach GET /orgs/{org}"), "{reason}");
+    assert_eq!(
+        collection.api_calls,
+        u64::from(quick().max_attempts),
+        "the first call is retried, nothing else is tried"
+    );
+}

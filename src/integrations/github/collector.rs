@@ -170,7 +170,14 @@ async fn run(
 
     match org_settings(&client, org, etags).await {
         Ok(settings) => snapshot.settings = Some(settings),
-        Err(error @ (CollectError::Unauthorized { .. } | CollectError::NotConfigured { .. })) => {
+        // Rejected credentials, or a GitHub that cannot be reached at all: nothing else would
+        // work either, so the run fails as a whole instead of as a gap per part.
+        Err(
+            error @ (CollectError::Unauthorized { .. }
+            | CollectError::NotConfigured { .. }
+            | CollectError::Transport { .. }
+            | CollectError::Timeout { .. }),
+        ) => {
             return Err(error);
         }
         Err(CollectError::Server { status: 404, .. }) => {
