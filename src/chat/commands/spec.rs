@@ -14,9 +14,9 @@ use crate::integrations::Integration;
 include!(concat!(env!("OUT_DIR"), "/builtin_commands.rs"));
 
 /// Discord's limit on a command or option description; summaries and argument help feed those.
-pub(crate) const MAX_DESCRIPTION: usize = 100;
+const MAX_DESCRIPTION: usize = 100;
 /// Discord's limit on a command or option name.
-pub(crate) const MAX_NAME: usize = 32;
+const MAX_NAME: usize = 32;
 
 /// The least role that may run a command. Roles are ordered: each one may do what those before it
 /// may.
