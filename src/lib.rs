@@ -18,10 +18,12 @@
 //! - [`engine`] — wires the above: ingest evidence, run checks, record transitions.
 //! - [`collection`] — runs the collectors of the configured integrations into the engine.
 //! - [`sandbox`] — generated organisations for demos, tests and benchmarks.
+//! - [`chat`] — how Kushim talks: the `/kushim` commands, their help, the Slack and Discord manifests.
 //! - [`config`] — the `kushim.toml` configuration.
 //! - [`cli`] — the `kushim` command line.
 
 pub mod catalog;
+pub mod chat;
 pub mod checks;
 pub mod cli;
 pub mod collection;

@@ -248,6 +248,28 @@ fn init_writes_a_config_that_the_next_command_accepts() {
     assert_eq!(kushim.run(&["status"]).code, 0, "the written file is valid");
 }
 
+/// The documented way to regenerate the checked-in manifests prints exactly those files, and
+/// needs neither a configuration nor a database.
+#[test]
+fn the_manifest_commands_print_the_checked_in_manifests() {
+    let kushim = Kushim::in_fresh_directory();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let slack = kushim.run(&["manifest", "slack", "--base-url", "https://kushim.example.com"]);
+    assert_eq!(slack.code, 0, "{}", slack.stderr);
+    assert_eq!(slack.stdout, std::fs::read_to_string(repo.join("manifest/slack.json")).unwrap());
+    let discord = kushim.run(&["manifest", "discord"]);
+    assert_eq!(discord.code, 0, "{}", discord.stderr);
+    assert_eq!(
+        discord.stdout,
+        std::fs::read_to_string(repo.join("manifest/discord.json")).unwrap()
+    );
+    assert!(!kushim.path("kushim.db").exists(), "no database is created");
+
+    kushim
+        .run(&["manifest", "slack", "--base-url", "kushim.example.com"])
+        .assert_fails_with(2, "must be an http(s) URL, like https://kushim.example.com");
+}
+
 #[test]
 fn a_config_typo_names_the_file_the_line_and_the_key() {
     let kushim = Kushim::in_fresh_directory();

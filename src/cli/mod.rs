@@ -21,6 +21,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
 use crate::{
+    chat,
     checks::{self, Finding, Outcome},
     collection::{self, Progress, Targets},
     config::{self, Config},
@@ -115,6 +116,21 @@ enum Command {
     /// Manual evidence (policies, sign-offs, reports)
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Print the chat app definitions generated from the commands (manifest/*.json)
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ManifestCommand {
+    /// The Slack app manifest (JSON) for a server Slack reaches at --base-url
+    Slack {
+        /// Where Slack reaches `kushim serve`, e.g. https://kushim.example.com
+        #[arg(long, value_name = "URL")]
+        base_url: String,
+    },
+    /// The Discord application commands (JSON), for the bulk-overwrite endpoint
+    Discord,
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +196,8 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         // The demo never touches the configured database: sandbox data stays in its own file.
         Command::Demo { keep } => return demo::run(keep.as_deref()).await,
+        // Generated from compiled-in data: no configuration, no database.
+        Command::Manifest(which) => return manifest(which),
         _ => {}
     }
     let loaded = Config::load(cli.config.as_deref())?;
@@ -203,7 +221,7 @@ async fn run_command(
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Init { .. } | Command::Demo { .. } => {
+        Command::Init { .. } | Command::Demo { .. } | Command::Manifest(_) => {
             unreachable!("handled before a store is opened")
         }
         Command::Migrate => {
@@ -389,6 +407,25 @@ fn init(path: &Path, force: bool) -> anyhow::Result<ExitCode> {
         "Wrote {}. Every setting is commented out with its default; edit what you need.\n",
         path.display()
     ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn manifest(which: ManifestCommand) -> anyhow::Result<ExitCode> {
+    let manifest = match which {
+        ManifestCommand::Slack { base_url } => {
+            let url = url::Url::parse(&base_url)
+                .ok()
+                .filter(|url| matches!(url.scheme(), "https" | "http"));
+            if url.is_none() {
+                bail!(
+                    "--base-url {base_url:?} must be an http(s) URL, like https://kushim.example.com"
+                );
+            }
+            chat::manifest::slack_manifest(&base_url)
+        }
+        ManifestCommand::Discord => chat::manifest::discord_commands(),
+    };
+    print(&chat::manifest::to_file_text(&manifest));
     Ok(ExitCode::SUCCESS)
 }
 

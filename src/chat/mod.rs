@@ -1,0 +1,11 @@
+//! Chat: how Kushim talks — commands, replies, platforms.
+//!
+//! - [`commands`] — the `/kushim` commands, defined once in `commands/*.toml`: the typed
+//!   [`commands::Command`], its parser, and structured parse errors.
+//! - [`text`] — every sentence a person reads in chat: help, and the answer to each parse error.
+//! - [`manifest`] — the Slack app manifest and the Discord command definitions, generated from the
+//!   same command files (checked in under `manifest/`).
+
+pub mod commands;
+pub mod manifest;
+pub mod text;
