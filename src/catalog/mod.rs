@@ -287,13 +287,23 @@ impl Catalog {
         self.criteria.iter().find(|c| c.id.eq_ignore_ascii_case(id))
     }
 
-    /// Control ids closest to a mistyped one, best first, for "did you mean" answers.
+    /// Control ids closest to a mistyped one, best first, for "did you mean" answers. The same
+    /// family and number without the zero padding (`AC-1` for `AC-01`) comes first.
     pub fn suggest(&self, typed: &str) -> Vec<&str> {
         let typed = typed.to_ascii_uppercase();
+        let same_number = |id: &str| match (split_id(&typed), split_id(id)) {
+            (Some((family, number)), Some((id_family, id_number))) => {
+                family == id_family && number == id_number
+            }
+            _ => false,
+        };
         let mut scored: Vec<(f64, &str)> = self
             .controls
             .iter()
-            .map(|c| (strsim::jaro_winkler(&typed, &c.id), c.id.as_str()))
+            .map(|c| {
+                let bonus = if same_number(&c.id) { 1.0 } else { 0.0 };
+                (strsim::jaro_winkler(&typed, &c.id) + bonus, c.id.as_str())
+            })
             .filter(|(score, _)| *score > 0.8)
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -311,6 +321,12 @@ impl Catalog {
         categories.dedup();
         categories
     }
+}
+
+/// `AC-01` → (`AC`, 1).
+fn split_id(id: &str) -> Option<(&str, u32)> {
+    let (family, number) = id.rsplit_once('-')?;
+    Some((family, number.parse().ok()?))
 }
 
 fn builtin_criteria() -> Vec<Criterion> {

@@ -177,6 +177,11 @@ fn mistyped_ids_get_suggestions() {
 }
 
 #[test]
+fn the_unpadded_number_is_suggested_first() {
+    assert_eq!(catalog().suggest("ac-1").first(), Some(&"AC-01"));
+}
+
+#[test]
 fn categories_follow_criteria() {
     let catalog =
         load(&AUTOMATED.replace(r#"["CC6.1"]"#, r#"["CC6.1", "C1.1", "CC6.6"]"#)).unwrap();

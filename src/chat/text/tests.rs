@@ -121,7 +121,7 @@ fn every_parse_error_becomes_a_sentence_that_points_to_help() {
         ),
         (
             "control AC-1",
-            "I don't know the control `AC-1`. Did you mean `AC-10`, `AC-11` or `AC-01`? Try \
+            "I don't know the control `AC-1`. Did you mean `AC-01`, `AC-10` or `AC-11`? Try \
              `/kushim controls` to see them all.",
         ),
         (
