@@ -19,6 +19,7 @@
 //! - [`collection`] — runs the collectors of the configured integrations into the engine.
 //! - [`sandbox`] — generated organisations for demos, tests and benchmarks.
 //! - [`chat`] — how Kushim talks: the `/kushim` commands, their help, the Slack and Discord manifests.
+//! - [`server`] — `kushim serve`: health and readiness, and the verified Slack endpoints.
 //! - [`config`] — the `kushim.toml` configuration.
 //! - [`cli`] — the `kushim` command line.
 
@@ -32,4 +33,5 @@ pub mod controls;
 pub mod engine;
 pub mod integrations;
 pub mod sandbox;
+pub mod server;
 pub mod store;

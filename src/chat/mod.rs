@@ -3,9 +3,12 @@
 //! - [`commands`] — the `/kushim` commands, defined once in `commands/*.toml`: the typed
 //!   [`commands::Command`], its parser, and structured parse errors.
 //! - [`text`] — every sentence a person reads in chat: help, and the answer to each parse error.
+//! - [`reply`] — replies as blocks: arranges those sentences into Slack's Block Kit, within its
+//!   limits, escaping every text.
 //! - [`manifest`] — the Slack app manifest and the Discord command definitions, generated from the
 //!   same command files (checked in under `manifest/`).
 
 pub mod commands;
 pub mod manifest;
+pub mod reply;
 pub mod text;

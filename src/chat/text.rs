@@ -5,8 +5,16 @@
 //! reads fine as plain text in the terminal. Escaping for a platform (Slack's `&`, `<`, `>`) is
 //! the renderer's job, not this module's.
 
-use crate::chat::commands::{
-    ArgumentKind, ArgumentSpec, CommandName, CommandSet, Group, ParseError, Role,
+use chrono::{DateTime, Utc};
+
+use crate::{
+    chat::commands::{
+        ArgumentKind, ArgumentSpec, CommandName, CommandSet, ControlsFilter, Group, ParseError,
+        Role,
+    },
+    checks::Finding,
+    cli::views::{ControlDetail, ControlLine},
+    controls::{CheckSummary, ControlState},
 };
 
 /// The app's name in Slack and Discord.
@@ -198,6 +206,151 @@ fn or_list(items: impl Iterator<Item = String>) -> String {
         [] => String::new(),
         [one] => one.clone(),
         [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// The answer to a command this version parses but cannot run yet: honest, not silent.
+pub fn not_available(command: CommandName) -> String {
+    format!("`/kushim {}` is not available in this version yet.", command.as_str())
+}
+
+/// The answer when answering failed inside Kushim; the details go to the server log only.
+pub fn internal_error() -> String {
+    "Something went wrong on my side while answering. The details are in Kushim's log; please \
+     try again in a moment."
+        .to_owned()
+}
+
+/// The answer when the work did not fit in the few seconds Slack waits for a reply.
+pub fn too_slow() -> String {
+    "That took longer than Slack lets me answer in. Please try again in a moment.".to_owned()
+}
+
+/// The closing line of a list cut short to fit one message.
+pub fn and_more(count: usize) -> String {
+    format!("…and {count} more")
+}
+
+/// The `/kushim status` header.
+pub fn status_header(score: f64) -> String {
+    format!("SOC 2 posture: {score:.1} / 100")
+}
+
+/// What the score covers and when it was computed.
+pub fn status_summary(controls: usize, evaluated_at: DateTime<Utc>) -> String {
+    format!("Across {controls} controls, evaluated {}.", evaluated_at.format("%Y-%m-%d %H:%M UTC"))
+}
+
+/// Said in `/kushim status` until the first collection.
+pub fn no_evidence_yet() -> String {
+    "No evidence has been collected yet, so automated controls show `no_evidence` and manual \
+     controls `manual_due`."
+        .to_owned()
+}
+
+/// The title above the controls-per-state fields.
+pub fn state_counts_title() -> String {
+    "*Controls per state*".to_owned()
+}
+
+/// One state and how many controls are in it, as a Block Kit field.
+pub fn state_count(state: ControlState, count: usize) -> String {
+    format!("*{}*\n{count}", state.as_str())
+}
+
+/// The title above the controls that need a person.
+pub fn attention_title() -> String {
+    "*Needs attention*".to_owned()
+}
+
+/// Said when no control needs a person.
+pub fn all_clear() -> String {
+    "Nothing needs attention: every control is passing, excepted or not applicable.".to_owned()
+}
+
+/// One control in a list.
+pub fn control_line(line: &ControlLine) -> String {
+    format!("• `{}` {} — *{}*: {}", line.id, line.title, line.state.as_str(), line.reason)
+}
+
+/// The `/kushim controls` header.
+pub fn controls_header(filter: &ControlsFilter, count: usize) -> String {
+    match filter {
+        ControlsFilter::All => format!("All controls ({count})"),
+        ControlsFilter::Failing => format!("Failing controls ({count})"),
+        ControlsFilter::Criterion(id) => format!("Controls for {id} ({count})"),
+    }
+}
+
+/// Said when `/kushim controls` finds nothing.
+pub fn no_controls(filter: &ControlsFilter) -> String {
+    match filter {
+        ControlsFilter::All => "The catalog has no controls.".to_owned(),
+        ControlsFilter::Failing => "No control is failing.".to_owned(),
+        ControlsFilter::Criterion(id) => format!("No control maps to {}.", code(id)),
+    }
+}
+
+/// The `/kushim control <ID>` header.
+pub fn control_header(detail: &ControlDetail) -> String {
+    format!("{} — {}", detail.id, detail.title)
+}
+
+/// The state and why, first thing under the header.
+pub fn control_state(detail: &ControlDetail) -> String {
+    format!("*{}*: {}", detail.state.as_str(), detail.reason)
+}
+
+/// The facts shown side by side under a control's state.
+pub fn control_fields(detail: &ControlDetail) -> Vec<String> {
+    let criteria: Vec<&str> = detail.criteria.iter().map(|c| c.id.as_str()).collect();
+    vec![
+        format!("*Severity*\n{}", serde_plain(&detail.severity)),
+        format!("*Kind*\n{}", serde_plain(&detail.kind)),
+        format!("*Owner*\n{}", detail.owner),
+        format!("*Criteria*\n{}", criteria.join(", ")),
+    ]
+}
+
+/// The title above a control's checks.
+pub fn checks_title() -> String {
+    "*Checks*".to_owned()
+}
+
+/// One check of a control.
+pub fn check_line(check: &CheckSummary) -> String {
+    let status = serde_plain(&check.status);
+    let mut line = format!(
+        "• `{}` — *{status}* ({} passed, {} failed)",
+        check.check_id, check.passed, check.failed
+    );
+    if let Some(problem) = &check.first_problem {
+        line.push_str(&format!(": {problem}"));
+    }
+    line
+}
+
+/// The title above a control's failing resources.
+pub fn problems_title() -> String {
+    "*Failing resources*".to_owned()
+}
+
+/// One failing or erroring resource.
+pub fn problem_line(finding: &Finding) -> String {
+    format!("• `{}` ({}): {}", finding.resource, finding.check_id, finding.reason)
+}
+
+/// How to fix a control.
+pub fn remediation(text: &str) -> String {
+    format!("*Remediation*\n{text}")
+}
+
+/// An enum's snake_case name as its serde form has it (`no_evidence`, `high`), so chat and
+/// `--json` use the same words.
+fn serde_plain(value: &impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(word)) => word,
+        other => format!("{other:?}"),
     }
 }
 

@@ -6,7 +6,7 @@
 
 mod demo;
 mod render;
-mod views;
+pub(crate) mod views;
 
 use std::{
     fs,
@@ -27,6 +27,7 @@ use crate::{
     config::{self, Config},
     engine::{Actor, Engine, did_you_mean},
     integrations::{Integration, collect::RetryPolicy},
+    server,
     store::{DatabaseUrl, Store},
 };
 use render::Painter;
@@ -113,6 +114,12 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         keep: Option<PathBuf>,
     },
+    /// Serve Slack's slash commands, /healthz and /readyz over HTTP (needs SLACK_SIGNING_SECRET)
+    Serve {
+        /// Address to listen on
+        #[arg(long, env = "KUSHIM_LISTEN", value_name = "ADDR", default_value = "127.0.0.1:3000")]
+        listen: std::net::SocketAddr,
+    },
     /// Manual evidence (policies, sign-offs, reports)
     #[command(subcommand)]
     Evidence(EvidenceCommand),
@@ -198,6 +205,9 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo { keep } => return demo::run(keep.as_deref()).await,
         // Generated from compiled-in data: no configuration, no database.
         Command::Manifest(which) => return manifest(which),
+        Command::Serve { listen } => {
+            return serve(cli.config.as_deref(), cli.database_url.as_deref(), listen).await;
+        }
         _ => {}
     }
     let loaded = Config::load(cli.config.as_deref())?;
@@ -211,6 +221,37 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     code
 }
 
+/// `kushim serve`: checks the signing secret first (a server that cannot verify Slack must not
+/// start), then opens the store and serves until Ctrl-C or SIGTERM.
+async fn serve(
+    config: Option<&Path>,
+    database_url: Option<&str>,
+    listen: std::net::SocketAddr,
+) -> anyhow::Result<ExitCode> {
+    // Read from the environment only, never a flag: a flag's value shows in `ps` and shell history.
+    let secret = std::env::var("SLACK_SIGNING_SECRET").ok().filter(|s| !s.trim().is_empty());
+    let Some(secret) = secret else {
+        bail!(
+            "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your Slack app's \
+             Basic Information page into it, so Kushim can verify that requests come from Slack"
+        );
+    };
+    let loaded = Config::load(config)?;
+    let url = loaded.config.database_url(database_url)?;
+    let store = Store::open(&url).await?;
+    let engine = Engine::new(store, &loaded.config)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    eprintln!("Kushim is listening on http://{listen} (Slack slash commands at /slack/commands)");
+    let state =
+        server::AppState::new(engine, config::Secret::new(secret.trim()), server::system_clock());
+    let store = state.engine().store().clone();
+    server::serve(listener, state, server::shutdown_signal()).await.context("serving")?;
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs one command on an open engine; the CLI and the demo's console share it.
 async fn run_command(
     engine: &Engine,
@@ -221,7 +262,10 @@ async fn run_command(
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Init { .. } | Command::Demo { .. } | Command::Manifest(_) => {
+        Command::Init { .. }
+        | Command::Demo { .. }
+        | Command::Manifest(_)
+        | Command::Serve { .. } => {
             unreachable!("handled before a store is opened")
         }
         Command::Migrate => {

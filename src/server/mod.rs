@@ -1,0 +1,137 @@
+//! `kushim serve`: the HTTP server Slack talks to.
+//!
+//! - `GET /healthz` — the process answers.
+//! - `GET /readyz` — the database answers and every migration is applied (503 with the reason
+//!   otherwise), so a load balancer only sends traffic to a server that can answer.
+//! - `POST /slack/commands` — slash commands, see [`slack`].
+//!
+//! Every Slack route is verified (signature and timestamp) by [`slack::Verified`] before its body
+//! is parsed.
+
+pub mod slack;
+
+use std::{future::Future, sync::Arc};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, State},
+    http::StatusCode,
+    routing::{get, post},
+};
+use chrono::{DateTime, Utc};
+use tokio::net::TcpListener;
+
+use crate::{config::Secret, engine::Engine};
+
+/// Largest request body accepted. Slack's slash-command payloads are a few hundred bytes; the
+/// limit stops a flood of large bodies from being buffered for signature checks.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Where the server reads the time: the real clock in production, a pinned one in tests, so the
+/// signature's five-minute window and the controls' freshness can be tested.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    signing_secret: Secret,
+    clock: Clock,
+}
+
+impl AppState {
+    pub fn new(engine: Engine, signing_secret: Secret, clock: Clock) -> AppState {
+        AppState { inner: Arc::new(Inner { engine, signing_secret, clock }) }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    fn signing_secret(&self) -> &Secret {
+        &self.inner.signing_secret
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        (self.inner.clock)()
+    }
+}
+
+/// The real clock.
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// Every route, with the body limit applied.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/slack/commands", post(slack::commands))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
+    let store = state.engine().store();
+    if let Err(error) = store.ping().await {
+        tracing::warn!(%error, "readiness: the database does not answer");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable".into());
+    }
+    match store.migration_status().await {
+        Ok(migrations) => {
+            let pending = migrations.iter().filter(|(_, _, applied)| !applied).count();
+            if pending == 0 {
+                (StatusCode::OK, "ready".into())
+            } else {
+                (StatusCode::SERVICE_UNAVAILABLE, format!("{pending} migrations pending"))
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "readiness: migration status unreadable");
+            (StatusCode::SERVICE_UNAVAILABLE, "migration status unreadable".into())
+        }
+    }
+}
+
+/// Serves until `shutdown` completes, then stops accepting and lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM (what `docker stop` and Kubernetes send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
