@@ -538,3 +538,14 @@ fn the_demo_runs_to_the_end_without_a_terminal() {
     }
     assert!(!kushim.path("kushim.db").exists(), "the demo leaves the user's database alone");
 }
+
+#[test]
+fn serve_refuses_to_start_without_a_signing_secret() {
+    let kushim = Kushim::in_fresh_directory();
+    // Empty counts as unset, and overrides whatever the test's own environment holds.
+    let run =
+        kushim.run_with_env(&["serve", "--listen", "127.0.0.1:0"], &[("SLACK_SIGNING_SECRET", "")]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("SLACK_SIGNING_SECRET is not set"), "{}", run.stderr);
+    assert!(!kushim.path("kushim.db").exists(), "nothing is opened before the secret is checked");
+}

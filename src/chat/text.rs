@@ -305,7 +305,7 @@ pub fn control_state(detail: &ControlDetail) -> String {
 pub fn control_fields(detail: &ControlDetail) -> Vec<String> {
     let criteria: Vec<&str> = detail.criteria.iter().map(|c| c.id.as_str()).collect();
     vec![
-        format!("*Severity*\n{}", serde_plain(&detail.severity)),
+        format!("*Severity*\n{}", detail.severity.as_str()),
         format!("*Kind*\n{}", serde_plain(&detail.kind)),
         format!("*Owner*\n{}", detail.owner),
         format!("*Criteria*\n{}", criteria.join(", ")),

@@ -182,3 +182,162 @@ fn what_a_person_typed_is_quoted_safely() {
         )
     );
 }
+
+mod replies {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::{
+        catalog::{ControlKind, Severity},
+        checks::Outcome,
+        cli::views::CriterionLine,
+        controls::CheckStatus,
+    };
+
+    fn line() -> ControlLine {
+        ControlLine {
+            id: "AC-01".into(),
+            title: "MFA for everyone".into(),
+            state: ControlState::Failing,
+            severity: Severity::High,
+            kind: ControlKind::Automated,
+            criteria: vec!["CC6.1".into()],
+            reason: "2 of 9 users lack MFA".into(),
+        }
+    }
+
+    fn detail() -> ControlDetail {
+        ControlDetail {
+            id: "AC-01".into(),
+            title: "MFA for everyone".into(),
+            description: String::new(),
+            state: ControlState::NoEvidence,
+            reason: "nothing collected yet".into(),
+            evaluated_at: Utc.with_ymd_and_hms(2026, 11, 25, 9, 30, 0).unwrap(),
+            kind: ControlKind::Hybrid,
+            severity: Severity::Critical,
+            owner: "security".into(),
+            criteria: vec![
+                CriterionLine { id: "CC6.1".into(), title: String::new() },
+                CriterionLine { id: "CC6.2".into(), title: String::new() },
+            ],
+            freshness: None,
+            evidence_expected: None,
+            evidence_every: None,
+            remediation: "Turn on MFA.".into(),
+            checks: vec![],
+            problems: vec![],
+            problems_not_shown: 0,
+            evidence: vec![],
+            manual_evidence: vec![],
+            exceptions: vec![],
+            history: vec![],
+        }
+    }
+
+    #[test]
+    fn commands_not_built_yet_say_so_plainly() {
+        assert_eq!(
+            not_available(CommandName::Collect),
+            "`/kushim collect` is not available in this version yet."
+        );
+        assert_eq!(
+            not_available(CommandName::Subscribe),
+            "`/kushim subscribe` is not available in this version yet."
+        );
+    }
+
+    #[test]
+    fn failures_on_kushims_side_are_answered_without_details() {
+        assert_eq!(
+            internal_error(),
+            "Something went wrong on my side while answering. The details are in Kushim's log; \
+             please try again in a moment."
+        );
+        assert_eq!(
+            too_slow(),
+            "That took longer than Slack lets me answer in. Please try again in a moment."
+        );
+    }
+
+    #[test]
+    fn status_sentences() {
+        assert_eq!(status_header(87.45), "SOC 2 posture: 87.5 / 100");
+        assert_eq!(status_header(0.0), "SOC 2 posture: 0.0 / 100");
+        assert_eq!(
+            status_summary(64, Utc.with_ymd_and_hms(2026, 11, 25, 9, 30, 0).unwrap()),
+            "Across 64 controls, evaluated 2026-11-25 09:30 UTC."
+        );
+        assert_eq!(
+            no_evidence_yet(),
+            "No evidence has been collected yet, so automated controls show `no_evidence` and \
+             manual controls `manual_due`."
+        );
+        assert_eq!(state_counts_title(), "*Controls per state*");
+        assert_eq!(state_count(ControlState::NoEvidence, 12), "*no_evidence*\n12");
+        assert_eq!(attention_title(), "*Needs attention*");
+        assert_eq!(
+            all_clear(),
+            "Nothing needs attention: every control is passing, excepted or not applicable."
+        );
+        assert_eq!(and_more(3), "…and 3 more");
+    }
+
+    #[test]
+    fn controls_sentences() {
+        assert_eq!(
+            control_line(&line()),
+            "• `AC-01` MFA for everyone — *failing*: 2 of 9 users lack MFA"
+        );
+        assert_eq!(controls_header(&ControlsFilter::All, 64), "All controls (64)");
+        assert_eq!(controls_header(&ControlsFilter::Failing, 2), "Failing controls (2)");
+        let criterion = ControlsFilter::Criterion("CC6.1".into());
+        assert_eq!(controls_header(&criterion, 5), "Controls for CC6.1 (5)");
+        assert_eq!(no_controls(&ControlsFilter::All), "The catalog has no controls.");
+        assert_eq!(no_controls(&ControlsFilter::Failing), "No control is failing.");
+        assert_eq!(no_controls(&criterion), "No control maps to `CC6.1`.");
+    }
+
+    #[test]
+    fn control_sentences() {
+        let detail = detail();
+        assert_eq!(control_header(&detail), "AC-01 — MFA for everyone");
+        assert_eq!(control_state(&detail), "*no_evidence*: nothing collected yet");
+        assert_eq!(
+            control_fields(&detail),
+            [
+                "*Severity*\ncritical",
+                "*Kind*\nhybrid",
+                "*Owner*\nsecurity",
+                "*Criteria*\nCC6.1, CC6.2"
+            ]
+        );
+        assert_eq!(checks_title(), "*Checks*");
+        let check = CheckSummary {
+            check_id: "okta.user.mfa".into(),
+            status: CheckStatus::Failing,
+            passed: 7,
+            failed: 2,
+            errored: 0,
+            not_applicable: 0,
+            observed_at: None,
+            first_problem: Some("bob has no MFA factor".into()),
+        };
+        assert_eq!(
+            check_line(&check),
+            "• `okta.user.mfa` — *failing* (7 passed, 2 failed): bob has no MFA factor"
+        );
+        let check = CheckSummary { status: CheckStatus::Missing, first_problem: None, ..check };
+        assert_eq!(check_line(&check), "• `okta.user.mfa` — *missing* (7 passed, 2 failed)");
+        assert_eq!(problems_title(), "*Failing resources*");
+        let finding = Finding {
+            check_id: "okta.user.mfa".into(),
+            outcome: Outcome::Fail,
+            resource: "bob@example.com".into(),
+            reason: "no MFA factor".into(),
+            observed_at: Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap(),
+        };
+        assert_eq!(problem_line(&finding), "• `bob@example.com` (okta.user.mfa): no MFA factor");
+        assert_eq!(remediation("Turn on MFA."), "*Remediation*\nTurn on MFA.");
+    }
+}
