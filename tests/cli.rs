@@ -549,3 +549,62 @@ fn serve_refuses_to_start_without_a_signing_secret() {
     assert!(run.stderr.contains("SLACK_SIGNING_SECRET is not set"), "{}", run.stderr);
     assert!(!kushim.path("kushim.db").exists(), "nothing is opened before the secret is checked");
 }
+
+/// `kushim serve` as an operator runs it: it says where it listens, answers health checks, and
+/// exits 0 on SIGTERM (what `docker stop` and Kubernetes send).
+#[cfg(unix)]
+#[test]
+fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
+    use std::{
+        io::{BufRead, BufReader, Read, Write},
+        net::TcpStream,
+        process::Stdio,
+        time::{Duration, Instant},
+    };
+
+    let kushim = Kushim::in_fresh_directory();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kushim"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(kushim.dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("KUSHIM_CONFIG")
+        .env("SLACK_SIGNING_SECRET", "test-secret")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kushim serve starts");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+
+    let mut stream = TcpStream::connect(&addr).expect("the server accepts");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: kushim\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(response.ends_with("\r\n\r\nok"), "{response}");
+
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: signals a child this test spawned and still owns.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("kushim serve did not stop within 10 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+}

@@ -243,7 +243,9 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    eprintln!("Kushim is listening on http://{listen} (Slack slash commands at /slack/commands)");
+    // The bound address, not the asked one: `--listen 127.0.0.1:0` picks a free port.
+    let bound = listener.local_addr().context("the listening address")?;
+    eprintln!("Kushim is listening on http://{bound} (Slack slash commands at /slack/commands)");
     let state =
         server::AppState::new(engine, config::Secret::new(secret.trim()), server::system_clock());
     let store = state.engine().store().clone();
