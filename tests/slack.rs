@@ -10,6 +10,8 @@ use hmac::{Hmac, Mac};
 use kushim::{
     config::{Config, Secret},
     engine::Engine,
+    integrations::Integration,
+    sandbox,
     server::{self, AppState},
     store::{Backend, Store},
 };
@@ -32,11 +34,26 @@ struct Bot {
 }
 
 impl Bot {
-    /// A bot whose clock reads `now`.
+    /// A bot whose clock reads `now`, over an empty store.
     async fn at(now: DateTime<Utc>) -> Bot {
+        Bot::over(now, false).await
+    }
+
+    /// A bot that has collected a generated organisation with its usual problems.
+    async fn with_an_organisation() -> Bot {
+        Bot::over(Utc::now(), true).await
+    }
+
+    async fn over(now: DateTime<Utc>, collected: bool) -> Bot {
         let db = TestDb::new(Backend::Sqlite).await;
         let store = db.store().await;
         let engine = Engine::new(store.clone(), &Config::default()).expect("the catalog loads");
+        if collected {
+            let snapshot = sandbox::generated_org(600, now);
+            for integration in Integration::ALL {
+                engine.ingest(integration, &snapshot, now).await.expect("ingest");
+            }
+        }
         let state = AppState::new(engine, Secret::new(SECRET), Arc::new(move || now));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let addr = listener.local_addr().unwrap();
@@ -199,6 +216,32 @@ async fn controls_lists_within_block_kit_limits() {
     let failing = bot.command("controls failing").await;
     assert_eq!(failing["blocks"][0]["text"]["text"], "Failing controls (0)");
     assert_eq!(failing["blocks"][1]["text"]["text"], "No control is failing.");
+}
+
+#[tokio::test]
+async fn after_a_collection_failing_controls_are_listed_and_explained() {
+    let bot = Bot::with_an_organisation().await;
+    let status = all_text(&bot.command("status").await);
+    assert!(!status.contains("No evidence has been collected yet"), "{status}");
+    assert!(status.contains("*failing*"), "{status}");
+
+    let failing = bot.command("controls failing").await;
+    let header = failing["blocks"][0]["text"]["text"].as_str().unwrap();
+    assert!(header.starts_with("Failing controls (") && header != "Failing controls (0)");
+    let listed = all_text(&failing);
+    let first = listed
+        .split("• `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no control listed: {listed}"));
+    assert!(listed.lines().all(|l| !l.starts_with("• ") || l.contains("— *failing*:")), "{listed}");
+
+    let reply = bot.command(&format!("control {first}")).await;
+    let text = all_text(&reply);
+    for part in ["*failing*: ", "*Checks*", "*Failing resources*", "*Remediation*"] {
+        assert!(text.contains(part), "{part} in {text}");
+    }
+    assert!(reply["blocks"].as_array().unwrap().len() <= 50);
 }
 
 #[tokio::test]
