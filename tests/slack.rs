@@ -303,11 +303,14 @@ async fn forged_stale_tampered_and_unsigned_requests_get_401() {
 }
 
 #[tokio::test]
-async fn an_oversized_body_gets_413_and_a_malformed_form_400() {
+async fn an_oversized_body_gets_413_a_malformed_form_400_and_an_ssl_check_200() {
     let bot = Bot::started().await;
     let now = bot.now.timestamp();
     let huge = format!("{}&text={}", slash_body("status"), "a".repeat(70 * 1024));
     assert_eq!(bot.post_signed_at(&huge, now).await.0, 413);
+
+    // Slack's certificate check carries no command and only wants a 200.
+    assert_eq!(bot.post_signed_at("ssl_check=1&token=abc", now).await, (200, String::new()));
 
     let (status, reply) = bot.post_signed_at("text=status&user_id=U1", now).await;
     assert_eq!((status, reply.as_str()), (400, "the form has no `command` field"));

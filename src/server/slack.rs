@@ -109,6 +109,14 @@ fn refuse(error: SignatureError) -> Response {
     (StatusCode::UNAUTHORIZED, "invalid Slack signature").into_response()
 }
 
+/// What Slack posts to the slash-command URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlashRequest {
+    /// Slack checking the server's certificate (`ssl_check=1`); it only wants a 200.
+    SslCheck,
+    Command(SlashCommand),
+}
+
 /// The fields of a slash command Kushim reads (Slack sends more, form-encoded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlashCommand {
@@ -127,28 +135,32 @@ pub enum FormError {
     MissingField(&'static str),
 }
 
-impl SlashCommand {
+impl SlashRequest {
     /// Reads Slack's `application/x-www-form-urlencoded` body.
-    pub fn from_form(body: &[u8]) -> Result<SlashCommand, FormError> {
+    pub fn from_form(body: &[u8]) -> Result<SlashRequest, FormError> {
         std::str::from_utf8(body).map_err(|_| FormError::NotUtf8)?;
         let fields: Vec<(String, String)> = url::form_urlencoded::parse(body)
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        if field("ssl_check").as_deref() == Some("1") {
+            return Ok(SlashRequest::SslCheck);
+        }
         let required = |name: &'static str| field(name).ok_or(FormError::MissingField(name));
-        Ok(SlashCommand {
+        Ok(SlashRequest::Command(SlashCommand {
             command: required("command")?,
             text: required("text")?,
             user_id: required("user_id")?,
             channel_id: field("channel_id").unwrap_or_default(),
-        })
+        }))
     }
 }
 
 /// `POST /slack/commands`: answers within Slack's three seconds with an ephemeral reply.
 pub async fn commands(State(state): State<AppState>, Verified(body): Verified) -> Response {
-    let slash = match SlashCommand::from_form(&body) {
-        Ok(slash) => slash,
+    let slash = match SlashRequest::from_form(&body) {
+        Ok(SlashRequest::Command(slash)) => slash,
+        Ok(SlashRequest::SslCheck) => return StatusCode::OK.into_response(),
         Err(error) => return (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
     };
     let span = tracing::info_span!(

@@ -54,30 +54,31 @@ fn malformed_signatures_and_timestamps_are_refused() {
 
 #[test]
 fn the_slash_command_form_is_read() {
-    let slash = SlashCommand::from_form(BODY.as_bytes()).unwrap();
+    let slash = SlashRequest::from_form(BODY.as_bytes()).unwrap();
     assert_eq!(
         slash,
-        SlashCommand {
+        SlashRequest::Command(SlashCommand {
             command: "/webhook-collect".into(),
             text: String::new(),
             user_id: "U2CERLKJA".into(),
             channel_id: "G8PSS9T3V".into(),
-        }
+        })
     );
-    let typed =
-        SlashCommand::from_form(b"command=%2Fkushim&text=control+ac-01&user_id=U1").unwrap();
+    let typed = SlashRequest::from_form(b"command=%2Fkushim&text=control+ac-01&user_id=U1");
+    let Ok(SlashRequest::Command(typed)) = typed else { panic!("{typed:?}") };
     assert_eq!(typed.text, "control ac-01");
+    assert_eq!(SlashRequest::from_form(b"ssl_check=1&token=abc"), Ok(SlashRequest::SslCheck));
 }
 
 #[test]
 fn a_form_without_its_fields_or_not_utf8_is_malformed() {
     assert_eq!(
-        SlashCommand::from_form(b"text=status&user_id=U1"),
+        SlashRequest::from_form(b"text=status&user_id=U1"),
         Err(FormError::MissingField("command"))
     );
     assert_eq!(
-        SlashCommand::from_form(b"{\"json\":true}"),
+        SlashRequest::from_form(b"{\"json\":true}"),
         Err(FormError::MissingField("command"))
     );
-    assert_eq!(SlashCommand::from_form(b"command=\xff"), Err(FormError::NotUtf8));
+    assert_eq!(SlashRequest::from_form(b"command=\xff"), Err(FormError::NotUtf8));
 }
