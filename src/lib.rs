@@ -21,6 +21,7 @@
 //! - [`chat`] — how Kushim talks: the `/kushim` commands, their help, the Slack and Discord manifests.
 //! - [`server`] — `kushim serve`: health and readiness, and the verified Slack endpoints.
 //! - [`config`] — the `kushim.toml` configuration.
+//! - [`views`] — what is shown, as data: CLI tables, `--json` and chat replies render the same views.
 //! - [`cli`] — the `kushim` command line.
 
 pub mod catalog;
@@ -35,3 +36,4 @@ pub mod integrations;
 pub mod sandbox;
 pub mod server;
 pub mod store;
+pub mod views;

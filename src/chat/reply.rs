@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::{
     chat::{commands::ControlsFilter, text},
-    cli::views::{ControlDetail, ControlLine, StatusView},
     controls::ControlState,
+    views::{ControlDetail, ControlLine, StatusView},
 };
 
 /// Block Kit: blocks in one message.

@@ -13,8 +13,8 @@ use crate::{
         Role,
     },
     checks::Finding,
-    cli::views::{ControlDetail, ControlLine},
     controls::{CheckSummary, ControlState},
+    views::{ControlDetail, ControlLine},
 };
 
 /// The app's name in Slack and Discord.

@@ -12,7 +12,7 @@ use chrono::Utc;
 use clap::Parser;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::{Cli, Command, Painter, print, recorded_states, render, run_command, views};
+use super::{Cli, Command, Painter, print, recorded_states, render, run_command};
 use crate::{
     collection::{self, Progress},
     config::Config,
@@ -21,6 +21,7 @@ use crate::{
     integrations::collect::RetryPolicy,
     sandbox::{Sandbox, SandboxSize},
     store::{DatabaseUrl, Store},
+    views,
 };
 
 /// Failing controls explained after the posture, and problems listed under each.

@@ -1,12 +1,11 @@
 //! The `kushim` command line. Each subcommand opens the store (migrating it), asks the engine, and
-//! prints a view either as a table ([`render`]) or as JSON ([`views`]).
+//! prints a view either as a table ([`render`]) or as JSON ([`crate::views`]).
 //!
 //! Exit codes: 0 success; 1 `kushim verify` found a broken chain; 2 any error (bad usage,
 //! unreadable configuration, unknown control, database unreachable).
 
 mod demo;
 mod render;
-pub(crate) mod views;
 
 use std::{
     fs,
@@ -20,6 +19,7 @@ use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
+use crate::views;
 use crate::{
     chat,
     checks::{self, Finding, Outcome},

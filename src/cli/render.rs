@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::NOTHING};
 
-use super::views::{CollectView, ControlDetail, ControlLine, StatusView};
+use crate::views::{CollectView, ControlDetail, ControlLine, StatusView};
 use crate::{
     checks::{Finding, Outcome},
     controls::{CheckStatus, ControlState},

@@ -26,9 +26,9 @@ use crate::{
         reply::{self, Reply},
         text,
     },
-    cli::views::{self, ControlDetail, ControlRecords, StatusView},
     config::Secret,
     controls::ControlState,
+    views::{self, ControlDetail, ControlRecords, StatusView},
 };
 
 /// How far a request's timestamp may be from now, either way (Slack's recommendation).

@@ -190,8 +190,8 @@ mod replies {
     use crate::{
         catalog::{ControlKind, Severity},
         checks::Outcome,
-        cli::views::CriterionLine,
         controls::CheckStatus,
+        views::CriterionLine,
     };
 
     fn line() -> ControlLine {

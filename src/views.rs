@@ -1,5 +1,6 @@
-//! What the CLI shows, as data. The same structs are printed as tables for people and as JSON
-//! (`--json`) for scripts; the JSON shapes are documented in the README and only grow.
+//! What Kushim shows, as data. The same structs are printed as tables for people and as JSON
+//! (`--json`) for scripts by the CLI, and rendered as Block Kit by the chat replies; the JSON
+//! shapes are documented in the README and only grow.
 
 use std::collections::HashMap;
 
