@@ -240,6 +240,7 @@ async fn serve(
     let url = loaded.config.database_url(database_url)?;
     let store = Store::open(&url).await?;
     let engine = Engine::new(store, &loaded.config)?;
+    let shutdown = server::shutdown_signal();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -249,7 +250,7 @@ async fn serve(
     let state =
         server::AppState::new(engine, config::Secret::new(secret.trim()), server::system_clock());
     let store = state.engine().store().clone();
-    server::serve(listener, state, server::shutdown_signal()).await.context("serving")?;
+    server::serve(listener, state, shutdown).await.context("serving")?;
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }
