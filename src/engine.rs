@@ -20,6 +20,7 @@ use crate::{
         AuditEntry, CollectionRunRecord, EvidenceRecord, ManualEvidenceRecord, NewCollectionRun,
         NewEvidence, NewManualEvidence, NewTransition, Store, StoreError, TransitionRecord,
     },
+    suggest::did_you_mean,
 };
 
 /// Manual evidence larger than this is refused: the ledger is a database, not a file server.
@@ -50,16 +51,6 @@ fn control_hint(suggestions: &[String]) -> String {
         "; `kushim controls` lists them".into()
     } else {
         did_you_mean(suggestions)
-    }
-}
-
-/// "; did you mean X?" for an error message, or nothing when there is no close match.
-pub(crate) fn did_you_mean(suggestions: &[impl AsRef<str>]) -> String {
-    let suggestions: Vec<&str> = suggestions.iter().map(AsRef::as_ref).collect();
-    match suggestions.as_slice() {
-        [] => String::new(),
-        [one] => format!("; did you mean {one}?"),
-        many => format!("; did you mean one of {}?", many.join(", ")),
     }
 }
 

@@ -22,6 +22,7 @@
 //! - [`server`] — `kushim serve`: health and readiness, and the verified Slack endpoints.
 //! - [`config`] — the `kushim.toml` configuration.
 //! - [`views`] — what is shown, as data: CLI tables, `--json` and chat replies render the same views.
+//! - [`suggest`] — "did you mean …?" for mistyped control, check and command names.
 //! - [`cli`] — the `kushim` command line.
 
 pub mod catalog;
@@ -36,4 +37,5 @@ pub mod integrations;
 pub mod sandbox;
 pub mod server;
 pub mod store;
+pub mod suggest;
 pub mod views;

@@ -297,17 +297,10 @@ impl Catalog {
             }
             _ => false,
         };
-        let mut scored: Vec<(f64, &str)> = self
-            .controls
-            .iter()
-            .map(|c| {
-                let bonus = if same_number(&c.id) { 1.0 } else { 0.0 };
-                (strsim::jaro_winkler(&typed, &c.id) + bonus, c.id.as_str())
-            })
-            .filter(|(score, _)| *score > 0.8)
-            .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-        scored.into_iter().take(3).map(|(_, id)| id).collect()
+        crate::suggest::closest(self.controls.iter().map(|c| {
+            let bonus = if same_number(&c.id) { 1.0 } else { 0.0 };
+            (strsim::jaro_winkler(&typed, &c.id) + bonus, c.id.as_str())
+        }))
     }
 
     /// The categories a control belongs to, through its criteria.

@@ -90,13 +90,11 @@ pub fn find(id: &str) -> Option<&'static CheckDef> {
 pub fn suggest(typed: &str) -> Vec<&'static str> {
     // Edit distance rather than Jaro-Winkler: every id shares a long prefix (`gh.repo.`), which
     // Jaro-Winkler rewards over the part that was actually mistyped.
-    let mut scored: Vec<(f64, &'static str)> = registry()
-        .iter()
-        .map(|check| (strsim::normalized_damerau_levenshtein(typed, check.id), check.id))
-        .filter(|(score, _)| *score > 0.8)
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.into_iter().take(3).map(|(_, id)| id).collect()
+    crate::suggest::closest(
+        registry()
+            .iter()
+            .map(|check| (strsim::normalized_damerau_levenshtein(typed, check.id), check.id)),
+    )
 }
 
 /// Runs every check of one integration over the snapshot and dates each verdict with the time

@@ -25,10 +25,11 @@ use crate::{
     checks::{self, Finding, Outcome},
     collection::{self, Progress, Targets},
     config::{self, Config},
-    engine::{Actor, Engine, did_you_mean},
+    engine::{Actor, Engine},
     integrations::{Integration, collect::RetryPolicy},
     server,
     store::{DatabaseUrl, Store},
+    suggest::did_you_mean,
 };
 use render::Painter;
 use views::{ControlDetail, ControlRecords, ControlsView, FindingsView, StatusView};

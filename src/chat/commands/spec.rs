@@ -211,14 +211,11 @@ impl CommandSet {
     /// Command names closest to a mistyped one, best first, for "did you mean" answers.
     pub fn suggest(&self, typed: &str) -> Vec<&'static str> {
         let typed = typed.to_lowercase();
-        let mut scored: Vec<(f64, &'static str)> = self
-            .specs
-            .iter()
-            .map(|s| (strsim::jaro_winkler(&typed, s.name.as_str()), s.name.as_str()))
-            .filter(|(score, _)| *score > 0.8)
-            .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-        scored.into_iter().take(3).map(|(_, name)| name).collect()
+        crate::suggest::closest(
+            self.specs
+                .iter()
+                .map(|s| (strsim::jaro_winkler(&typed, s.name.as_str()), s.name.as_str())),
+        )
     }
 }
 
