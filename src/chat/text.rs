@@ -8,9 +8,12 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    chat::commands::{
-        ArgumentKind, ArgumentSpec, CommandName, CommandSet, ControlsFilter, Group, ParseError,
-        Role,
+    chat::{
+        actions::Action,
+        commands::{
+            ArgumentKind, ArgumentSpec, CommandName, CommandSet, ControlsFilter, Group, ParseError,
+            Role,
+        },
     },
     checks::Finding,
     controls::{CheckSummary, ControlState},
@@ -356,3 +359,17 @@ fn serde_plain(value: &impl serde::Serialize) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// A button's label.
+pub fn button_label(action: Action) -> String {
+    match action {
+        Action::Ticket => "Create Jira ticket",
+        Action::RequestException => "Request exception",
+        Action::ApproveException => "Approve",
+        Action::RejectException => "Reject",
+        Action::Snooze => "Snooze 7 days",
+        Action::Recheck => "Re-check now",
+        Action::ShowMore => "Show more",
+    }
+    .to_owned()
+}
