@@ -227,9 +227,12 @@ impl Bot {
         Ok(match command {
             Command::Help { command } => Reply::sentence(text::help(command)),
             Command::Status => {
-                let refresh = engine.refresh(now).await?;
-                let collected = !engine.store().latest_evidence().await?.is_empty();
-                reply::status(&StatusView::new(engine.catalog(), &refresh, collected))
+                let current = engine.current(now).await?;
+                reply::status(&StatusView::new(
+                    engine.catalog(),
+                    &current.refresh,
+                    current.has_evidence,
+                ))
             }
             Command::Controls { filter } => self.controls_page(&filter, 0).await?,
             Command::Control { id } => reply::control(&self.control_detail(&id).await?),
@@ -253,8 +256,8 @@ impl Bot {
 
     /// One page of `/kushim controls`, with "Show more" when there is another.
     async fn controls_page(&self, filter: &ControlsFilter, offset: usize) -> anyhow::Result<Reply> {
-        let refresh = self.engine().refresh(self.now()).await?;
-        let lines: Vec<_> = views::lines(self.engine().catalog(), &refresh)
+        let current = self.engine().current(self.now()).await?;
+        let lines: Vec<_> = views::lines(self.engine().catalog(), &current.refresh)
             .into_iter()
             .filter(|line| match filter {
                 ControlsFilter::All => true,
@@ -270,7 +273,7 @@ impl Bot {
     async fn control_detail(&self, id: &str) -> Result<ControlDetail, EngineError> {
         let engine = self.engine();
         let control = engine.control(id)?.clone();
-        let refresh = engine.refresh(self.now()).await?;
+        let refresh = engine.current(self.now()).await?.refresh;
         let assessment = refresh
             .assessments
             .iter()
@@ -526,7 +529,7 @@ impl Bot {
         )
         .await;
         // The control's state changes (excepted, or not) right away, not at the next collection.
-        self.engine().refresh(now).await?;
+        self.engine().current(now).await?;
         let decided = ExceptionRecord {
             decision: Some(decision),
             decided_by: Some(actor_name(&asker.user)),
@@ -674,9 +677,8 @@ impl Bot {
         let slack = self.slack().ok_or(ClickError::NoSlack)?;
         let now = self.now();
         let engine = self.engine();
-        let refresh = engine.refresh(now).await?;
-        let collected = !engine.store().latest_evidence().await?.is_empty();
-        let status = StatusView::new(engine.catalog(), &refresh, collected);
+        let current = engine.current(now).await?;
+        let status = StatusView::new(engine.catalog(), &current.refresh, current.has_evidence);
         let exceptions = engine.store().exceptions().await?;
         slack.publish_home(user, reply::home(&status, &exceptions, now)).await?;
         Ok(())

@@ -14,8 +14,12 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::{Cli, Command, Painter, print, recorded_states, render, run_command};
 use crate::{
+    chat::{
+        bot::{Asker, Bot},
+        roles::Roles,
+    },
     collection::{self, Progress},
-    config::Config,
+    config::{Config, SlackRoles},
     controls::ControlState,
     engine::Engine,
     integrations::collect::RetryPolicy,
@@ -70,7 +74,8 @@ pub async fn run(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
     }
 
     if std::io::stdin().is_terminal() {
-        console(&engine, &config, &url).await?;
+        let bot = chat_bot(&engine, &sandbox);
+        console(&engine, &bot, &config, &url).await?;
     }
     engine.store().close().await;
     drop(sandbox);
@@ -117,16 +122,39 @@ async fn failing_controls(
     Ok(out)
 }
 
-/// Reads commands from the terminal and runs them on the demo's database, like the CLI would.
-async fn console(engine: &Engine, config: &Config, url: &DatabaseUrl) -> anyhow::Result<()> {
+/// The person at the demo's console, as Slack would name them. An admin, so every command works.
+const CONSOLE_USER: &str = "UDEMOADMIN";
+
+/// The chat bot over the demo's data, for `/kushim …` typed at the console. No Slack workspace
+/// is behind it: replies are printed as plain text.
+fn chat_bot(engine: &Engine, sandbox: &Sandbox) -> Bot {
+    let roles =
+        Roles::new(&SlackRoles { admins: vec![CONSOLE_USER.into()], ..SlackRoles::default() });
+    Bot::new(engine.clone(), None, roles, sandbox.targets(), crate::server::system_clock())
+}
+
+/// Reads commands from the terminal and runs them on the demo's database: CLI commands as the
+/// CLI would, and `/kushim …` as the Slack bot would answer them.
+async fn console(
+    engine: &Engine,
+    bot: &Bot,
+    config: &Config,
+    url: &DatabaseUrl,
+) -> anyhow::Result<()> {
     print(
         "\nTry the other commands on the demo data: status, controls --failing, control AC-02, \
-         findings --failing, verify. `help` lists them, `quit` ends the demo.\n",
+         findings --failing, verify. Type `/kushim status` (or any `/kushim` command) to see what \
+         the Slack bot answers. `help` lists them, `quit` ends the demo.\n",
     );
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
         print("kushim> ");
         let Some(line) = lines.next_line().await? else { break };
+        if let Some(chat) = line.trim().strip_prefix("/kushim") {
+            let asker = Asker { user: CONSOLE_USER.into(), ..Asker::default() };
+            print(&format!("\n{}\n", bot.command(&asker, chat).await.to_plain_text()));
+            continue;
+        }
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.first().copied() {
             None => continue,

@@ -171,6 +171,17 @@ fn redact_password(url: &str) -> String {
     }
 }
 
+/// See [`Store::assessment_inputs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssessmentInputs(Vec<(String, i64)>);
+
+impl AssessmentInputs {
+    /// Whether any evidence was ever collected.
+    pub fn has_evidence(&self) -> bool {
+        self.0.iter().any(|(chain, seq)| chain == "evidence" && *seq > 0)
+    }
+}
+
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -237,6 +248,20 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// A fingerprint of everything an assessment reads (evidence, findings, uploads, exceptions
+    /// and their decisions): the chains' lengths. Equal fingerprints mean equal inputs, so an
+    /// assessment made for one still holds. Transitions and the audit log are outputs, not inputs.
+    pub async fn assessment_inputs(&self) -> Result<AssessmentInputs, StoreError> {
+        let rows = sqlx::query(
+            "SELECT chain, seq FROM chain_heads WHERE chain NOT IN ('transitions', 'audit_log') \
+             ORDER BY chain",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .context("read the chain heads")?;
+        Ok(AssessmentInputs(rows.iter().map(|row| (row.get(0), row.get(1))).collect()))
     }
 
     /// Whether the database answers, for health checks.
