@@ -24,6 +24,7 @@ use crate::{
     chat::{self, bot::Bot, roles::Roles, slack::SlackWebApi},
     checks::{self, Finding, Outcome},
     collection::{self, Progress, Targets},
+    config::SlackMode,
     config::{self, Config},
     engine::{Actor, Engine},
     integrations::{Integration, collect::RetryPolicy},
@@ -233,14 +234,23 @@ async fn serve(
     // Secrets come from the environment or files, never a flag: a flag's value shows in `ps`
     // and shell history.
     let settings = loaded.config.slack(&config::process_env)?;
-    let Some(secret) = settings.signing_secret.clone() else {
-        bail!(
+    let socket_mode = settings.mode == SlackMode::Socket;
+    let secret = match (settings.signing_secret.clone(), socket_mode) {
+        (Some(secret), _) => secret,
+        // Over Socket Mode nothing arrives on the HTTP Slack endpoints; a secret nobody knows
+        // makes them refuse every request.
+        (None, true) => config::Secret::new(uuid::Uuid::new_v4().to_string()),
+        (None, false) => bail!(
             "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your Slack app's \
-             Basic Information page into it, so Kushim can verify that requests come from Slack"
-        );
+             Basic Information page into it, so Kushim can verify that requests come from Slack \
+             (or use Socket Mode: [slack] mode = \"socket\" with SLACK_APP_TOKEN)"
+        ),
     };
     let slack = match &settings.bot_token {
         Some(token) => Some(SlackWebApi::new(&settings.api_url, token)?),
+        None if socket_mode => {
+            bail!("Socket Mode needs SLACK_BOT_TOKEN (OAuth & Permissions, xoxb-…) to answer")
+        }
         None => {
             eprintln!(
                 "SLACK_BOT_TOKEN is not set: slash commands answer, but buttons, forms, the App \
@@ -249,23 +259,65 @@ async fn serve(
             None
         }
     };
+    let app_token = match (&settings.app_token, socket_mode) {
+        (Some(token), true) => Some(token.clone()),
+        (None, true) => bail!(
+            "Socket Mode needs SLACK_APP_TOKEN: an app-level token (xapp-…) with the \
+             connections:write scope, from your Slack app's Basic Information page"
+        ),
+        (_, false) => None,
+    };
     let targets = Targets::configured(&loaded.config, &config::process_env)?;
     let url = loaded.config.database_url(database_url)?;
     let store = Store::open(&url).await?;
     let engine = Engine::new(store, &loaded.config)?;
-    let bot = Bot::new(engine, slack, Roles::new(&settings.roles), targets, server::system_clock());
-    let shutdown = server::shutdown_signal();
+    let bot = Bot::new(
+        engine,
+        slack.clone(),
+        Roles::new(&settings.roles),
+        targets,
+        server::system_clock(),
+    );
+    let stopping = tokio_util::sync::CancellationToken::new();
+    let signal = server::shutdown_signal();
+    tokio::spawn({
+        let stopping = stopping.clone();
+        async move {
+            signal.await;
+            stopping.cancel();
+        }
+    });
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     // The bound address, not the asked one: `--listen 127.0.0.1:0` picks a free port.
     let bound = listener.local_addr().context("the listening address")?;
-    eprintln!(
-        "Kushim is listening on http://{bound} (Slack: /slack/commands, /slack/interactions, \
-         /slack/events; /metrics, /healthz, /readyz)"
-    );
+    let socket = match (&slack, &app_token) {
+        (Some(slack), Some(app_token)) => {
+            let (bot, slack, app_token, stopping) =
+                (bot.clone(), slack.clone(), app_token.clone(), stopping.clone());
+            Some(tokio::spawn(async move {
+                server::socket::run(bot, &slack, &app_token, stopping.cancelled_owned()).await
+            }))
+        }
+        _ => None,
+    };
+    if socket.is_some() {
+        eprintln!(
+            "Kushim is listening on http://{bound} (/metrics, /healthz, /readyz) and talks to \
+             Slack over Socket Mode"
+        );
+    } else {
+        eprintln!(
+            "Kushim is listening on http://{bound} (Slack: /slack/commands, /slack/interactions, \
+             /slack/events; /metrics, /healthz, /readyz)"
+        );
+    }
     let state = server::AppState::new(bot.clone(), secret);
-    server::serve(listener, state, shutdown).await.context("serving")?;
+    server::serve(listener, state, stopping.clone().cancelled_owned()).await.context("serving")?;
+    if let Some(socket) = socket {
+        socket.await.context("the Socket Mode task")??;
+    }
     bot.engine().store().close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@
 //! latency is measured by route and status.
 
 pub mod slack;
+pub mod socket;
 
 use std::{
     future::Future,
