@@ -11,12 +11,14 @@
 //! - [`people`] — manual evidence, risk exceptions and the audit log.
 //! - [`runs`] — collection runs and what collectors keep between runs.
 //! - [`verify`] — recomputes every chain (`kushim verify`).
+//! - [`tickets`] — Jira remediation tickets: the control ↔ ticket link and ticket events.
 
 pub mod chain;
 mod history;
 mod ledger;
 mod people;
 mod runs;
+mod tickets;
 mod verify;
 
 use std::{fmt, path::Path, str::FromStr};
@@ -35,6 +37,9 @@ pub use people::{
     NewException, NewManualEvidence,
 };
 pub use runs::{CollectionRunRecord, NewCollectionRun};
+pub use tickets::{
+    NewTicket, NewTicketEvent, TicketClaim, TicketEventRecord, TicketLink, TicketPhase,
+};
 pub use verify::{BrokenLink, ChainReport, VerifyReport};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
