@@ -89,6 +89,8 @@ pub struct JiraSite {
     /// The most issues one search page returns, whatever `maxResults` asks (small, so paging
     /// is exercised).
     pub page_size: usize,
+    /// No transition leaves a done status (a locked-down workflow).
+    pub done_is_final: bool,
     next_id: u64,
 }
 
@@ -140,16 +142,17 @@ impl Default for JiraSite {
             ],
             issues: Vec::new(),
             page_size: 2,
+            done_is_final: false,
             next_id: 10_001,
         }
     }
 }
 
 impl JiraSite {
-    /// A workflow that cannot leave its done status (no Reopen), as some locked-down
-    /// workflows are.
+    /// A workflow that cannot leave its done status, as some locked-down workflows are.
     pub fn without_reopen(mut self) -> Self {
         self.transitions.retain(|t| t.name != "Reopen");
+        self.done_is_final = true;
         self
     }
 
@@ -185,6 +188,10 @@ impl JiraSite {
 
     /// Transitions the issue's workflow offers from `status_id`.
     pub fn transitions_from(&self, status_id: &str) -> Vec<&Transition> {
+        let done = self.status(status_id).is_some_and(|s| s.category == "done");
+        if done && self.done_is_final {
+            return Vec::new();
+        }
         self.transitions.iter().filter(|t| t.to_status_id != status_id).collect()
     }
 
