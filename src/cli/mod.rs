@@ -167,6 +167,7 @@ enum IntegrationArg {
     Github,
     Aws,
     Okta,
+    Jira,
 }
 
 impl From<IntegrationArg> for Integration {
@@ -175,6 +176,7 @@ impl From<IntegrationArg> for Integration {
             IntegrationArg::Github => Integration::GitHub,
             IntegrationArg::Aws => Integration::Aws,
             IntegrationArg::Okta => Integration::Okta,
+            IntegrationArg::Jira => Integration::Jira,
         }
     }
 }
