@@ -548,23 +548,97 @@ async fn the_collector_finds_kushims_tickets_across_pages() {
     assert!(support::failure(&failed).contains("rejected the credentials"));
 }
 
-#[test]
-fn webhook_payloads_name_the_issue_and_its_status() {
-    // The payload shape the webhook endpoint reads (issue.key, issue.fields.status).
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let jira = site(JiraSite::default()).await;
-        let db = TestDb::new(Backend::Sqlite).await;
-        let kushim = Kushim::start(&db, &jira, on_request()).await;
-        kushim.collect(1, monday()).await;
-        created(kushim.open(monday()).await.unwrap());
-        let payload: Value = jira.move_issue("SEC-1", "In Review");
-        assert_eq!(payload["webhookEvent"], "jira:issue_updated");
-        assert_eq!(payload["issue"]["fields"]["status"]["statusCategory"]["key"], "indeterminate");
-        let bad = serde_json::json!({"webhookEvent": "jira:issue_updated"});
-        assert!(matches!(
-            kushim.remediation.apply_webhook(&bad, monday()).await,
-            Err(RemediationError::BadWebhook(_))
-        ));
-    });
+#[tokio::test]
+async fn a_webhook_payload_that_is_not_an_issue_event_changes_nothing() {
+    let jira = site(JiraSite::default()).await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let kushim = Kushim::start(&db, &jira, on_request()).await;
+    kushim.collect(1, monday()).await;
+    created(kushim.open(monday()).await.unwrap());
+    let payload: Value = jira.move_issue("SEC-1", "In Review");
+    assert_eq!(payload["webhookEvent"], "jira:issue_updated");
+    assert_eq!(payload["issue"]["fields"]["status"]["statusCategory"]["key"], "indeterminate");
+    let bad = serde_json::json!({"webhookEvent": "jira:issue_updated", "issue": {"key": "SEC-1"}});
+    assert!(matches!(
+        kushim.remediation.apply_webhook(&bad, monday()).await,
+        Err(RemediationError::BadWebhook(_))
+    ));
+    assert_eq!(kushim.remediation.ticket_of(CONTROL).await.unwrap().unwrap().status, "To Do");
+    kushim.remediation.apply_webhook(&payload, monday()).await.unwrap();
+    assert_eq!(kushim.remediation.ticket_of(CONTROL).await.unwrap().unwrap().status, "In Review");
+}
+
+/// `kushim serve` with Jira webhooks on, over the same store as `kushim`.
+async fn serve_webhooks(kushim: &Kushim, jira: &FakeJira, secret: Option<&str>) -> String {
+    use kushim::server::{self, AppState, JiraWebhook};
+    let now = monday();
+    let mut state = AppState::new(
+        kushim.engine.clone(),
+        Secret::new("slack"),
+        std::sync::Arc::new(move || now),
+    );
+    if let Some(secret) = secret {
+        let remediation =
+            Remediation::new(kushim.engine.clone(), jira.settings(), quick()).unwrap();
+        state = state.with_jira(JiraWebhook { remediation, secret: Secret::new(secret) });
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jira/webhook", listener.local_addr().unwrap());
+    tokio::spawn(server::serve(listener, state, std::future::pending()));
+    url
+}
+
+async fn deliver(url: &str, body: &str, signature: Option<&str>) -> (u16, String) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(signature) = signature {
+        request = request.header("x-hub-signature", signature);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_webhook_accepts_only_deliveries_signed_with_the_shared_secret() {
+    use kushim::server::jira::sign;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let jira = site(JiraSite::default()).await;
+    let kushim = Kushim::start(&db, &jira, on_request()).await;
+    kushim.collect(1, monday()).await;
+    created(kushim.open(monday()).await.unwrap());
+    let url = serve_webhooks(&kushim, &jira, Some("whsec-kushim")).await;
+    let secret = Secret::new("whsec-kushim");
+    let closed = jira.move_issue("SEC-1", "Closed").to_string();
+
+    // Unsigned, signed with another secret, or malformed: 401 and nothing changes.
+    assert_eq!(deliver(&url, &closed, None).await.0, 401);
+    let forged = sign(&Secret::new("guess"), closed.as_bytes());
+    assert_eq!(deliver(&url, &closed, Some(&forged)).await.0, 401);
+    assert_eq!(deliver(&url, &closed, Some("sha256=zz")).await.0, 401);
+    let stored = kushim.remediation.ticket_of(CONTROL).await.unwrap().unwrap();
+    assert_eq!(stored.status, "To Do");
+
+    // Signed but not an issue event: 400, nothing changes.
+    let junk = r#"{"webhookEvent":"jira:issue_updated"}"#;
+    let (status, reason) = deliver(&url, junk, Some(&sign(&secret, junk.as_bytes()))).await;
+    assert_eq!((status, reason.as_str()), (400, "no `issue`"));
+    let (status, _) = deliver(&url, "not json", Some(&sign(&secret, b"not json"))).await;
+    assert_eq!(status, 400);
+
+    // Signed by Jira: the ticket is closed in the store, and flagged, since VM-01 still fails.
+    let (status, _) = deliver(&url, &closed, Some(&sign(&secret, closed.as_bytes()))).await;
+    assert_eq!(status, 200);
+    let stored = kushim.remediation.ticket_of(CONTROL).await.unwrap().unwrap();
+    assert_eq!((stored.status.as_str(), stored.flagged), ("Closed", true));
+    let events = kushim.engine.store().ticket_events_of(CONTROL).await.unwrap();
+    assert_eq!(events.last().unwrap().kind, "closed_while_failing");
+
+    // A server without the secret refuses every delivery.
+    let unconfigured = serve_webhooks(&kushim, &jira, None).await;
+    assert_eq!(
+        deliver(&unconfigured, &closed, Some(&sign(&secret, closed.as_bytes()))).await.0,
+        401
+    );
 }

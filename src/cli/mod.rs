@@ -250,8 +250,26 @@ async fn serve(
     // The bound address, not the asked one: `--listen 127.0.0.1:0` picks a free port.
     let bound = listener.local_addr().context("the listening address")?;
     eprintln!("Kushim is listening on http://{bound} (Slack slash commands at /slack/commands)");
-    let state =
-        server::AppState::new(engine, config::Secret::new(secret.trim()), server::system_clock());
+    let mut state = server::AppState::new(
+        engine.clone(),
+        config::Secret::new(secret.trim()),
+        server::system_clock(),
+    );
+    // Jira webhooks only when both Jira and the webhook secret are set up.
+    let webhook_secret = config::process_env("JIRA_WEBHOOK_SECRET");
+    if let (Some(jira), Some(secret)) = (loaded.config.jira(&config::process_env)?, webhook_secret)
+    {
+        let remediation = crate::remediation::Remediation::new(
+            engine,
+            jira,
+            crate::integrations::collect::RetryPolicy::default(),
+        )?;
+        state = state.with_jira(server::JiraWebhook {
+            remediation,
+            secret: config::Secret::new(secret.trim()),
+        });
+        eprintln!("Jira webhooks are accepted at /jira/webhook");
+    }
     let store = state.engine().store().clone();
     server::serve(listener, state, shutdown).await.context("serving")?;
     store.close().await;

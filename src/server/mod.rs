@@ -4,10 +4,12 @@
 //! - `GET /readyz` — the database answers and every migration is applied (503 with the reason
 //!   otherwise), so a load balancer only sends traffic to a server that can answer.
 //! - `POST /slack/commands` — slash commands, see [`slack`].
+//! - `POST /jira/webhook` — Jira ticket changes, signed with `JIRA_WEBHOOK_SECRET`, see [`jira`].
 //!
 //! Every Slack route is verified (signature and timestamp) by [`slack::Verified`] before its body
 //! is parsed.
 
+pub mod jira;
 pub mod slack;
 
 use std::{future::Future, sync::Arc};
@@ -41,11 +43,36 @@ struct Inner {
     engine: Engine,
     signing_secret: Secret,
     clock: Clock,
+    jira: Option<JiraWebhook>,
+}
+
+/// What `POST /jira/webhook` needs: the loop that applies ticket changes and the secret Jira
+/// signs deliveries with.
+pub struct JiraWebhook {
+    pub remediation: crate::remediation::Remediation,
+    pub secret: Secret,
 }
 
 impl AppState {
     pub fn new(engine: Engine, signing_secret: Secret, clock: Clock) -> AppState {
-        AppState { inner: Arc::new(Inner { engine, signing_secret, clock }) }
+        AppState { inner: Arc::new(Inner { engine, signing_secret, clock, jira: None }) }
+    }
+
+    /// Accepts Jira webhooks (without this, `/jira/webhook` refuses every delivery).
+    pub fn with_jira(self, webhook: JiraWebhook) -> AppState {
+        let inner = &self.inner;
+        AppState {
+            inner: Arc::new(Inner {
+                engine: inner.engine.clone(),
+                signing_secret: inner.signing_secret.clone(),
+                clock: inner.clock.clone(),
+                jira: Some(webhook),
+            }),
+        }
+    }
+
+    fn jira(&self) -> Option<&JiraWebhook> {
+        self.inner.jira.as_ref()
     }
 
     pub fn engine(&self) -> &Engine {
@@ -72,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/slack/commands", post(slack::commands))
+        .route("/jira/webhook", post(jira::webhook))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
