@@ -608,3 +608,49 @@ fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticket_opens_the_controls_jira_ticket_once_and_control_shows_it() {
+    let sandbox =
+        kushim::sandbox::Sandbox::start(kushim::sandbox::SandboxSize::DEMO).await.unwrap();
+    let jira = sandbox.jira.settings();
+    let mut env = sandbox_environment(&sandbox);
+    env.extend([
+        ("JIRA_URL", jira.url.clone()),
+        ("JIRA_EMAIL", jira.email.clone()),
+        ("JIRA_API_TOKEN", jira.token.expose().to_owned()),
+    ]);
+    let kushim = Kushim::in_fresh_directory();
+    kushim.run(&["ticket", "AC-02"]).assert_fails_with(
+        2,
+        "Jira is not configured: set JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN",
+    );
+    let collected = kushim.run_in(&env, &["collect"]);
+    assert_eq!(collected.code, 0, "{}\n{}", collected.stdout, collected.stderr);
+
+    let opened = kushim.run_in(&env, &["ticket", "AC-02"]);
+    assert_eq!(opened.code, 0, "{}", opened.stderr);
+    assert!(
+        opened.stdout.starts_with("Opened SEC-1 for AC-02 in Jira: http://127.0.0.1:"),
+        "{}",
+        opened.stdout
+    );
+    let again = kushim.run_in(&env, &["ticket", "ac-02", "--json"]);
+    let again: Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(
+        (again["outcome"].as_str(), again["key"].as_str()),
+        (Some("already_exists"), Some("SEC-1"))
+    );
+    assert_eq!(sandbox.jira.issues().len(), 1);
+
+    let shown = kushim.run_in(&env, &["control", "AC-02"]);
+    assert!(
+        shown.stdout.contains("Ticket:    SEC-1 (To Do), unassigned, due "),
+        "{}",
+        shown.stdout
+    );
+    let shown = kushim.run_in(&env, &["control", "AC-02", "--json"]);
+    let shown: Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(shown["ticket"]["key"], "SEC-1");
+    assert_eq!(kushim.run(&["verify"]).code, 0, "ticket events are chained and intact");
+}

@@ -310,6 +310,28 @@ pub fn control_fields(detail: &ControlDetail) -> Vec<String> {
         format!("*Owner*\n{}", detail.owner),
         format!("*Criteria*\n{}", criteria.join(", ")),
     ]
+    .into_iter()
+    .chain(detail.ticket.as_ref().map(ticket_field))
+    .collect()
+}
+
+/// A control's Jira ticket, beside its other facts.
+pub fn ticket_field(ticket: &crate::views::TicketLine) -> String {
+    if ticket.pending {
+        return "*Jira ticket*\nbeing created".to_owned();
+    }
+    let mut text = format!("*Jira ticket*\n{} — {}", ticket.key, ticket.status);
+    text.push_str(&format!(", {}", ticket.assignee.as_deref().unwrap_or("unassigned")));
+    if let Some(due) = ticket.due_date {
+        text.push_str(&format!(", due {due}"));
+    }
+    if ticket.flagged {
+        text.push_str("\n*closed in Jira while the control still fails*");
+    }
+    if let Some(url) = &ticket.url {
+        text.push_str(&format!("\n{url}"));
+    }
+    text
 }
 
 /// The title above a control's checks.

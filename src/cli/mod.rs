@@ -124,6 +124,13 @@ enum Command {
     /// Manual evidence (policies, sign-offs, reports)
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Open the control's Jira remediation ticket, or show the one it has (needs [jira] or JIRA_URL, JIRA_EMAIL, JIRA_API_TOKEN)
+    Ticket {
+        /// Control id, e.g. AC-02
+        id: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Print the chat app definitions generated from the commands (manifest/*.json)
     #[command(subcommand)]
     Manifest(ManifestCommand),
@@ -343,8 +350,18 @@ async fn run_command(
                 exceptions: store.exceptions().await?,
                 history: store.transitions_of(&control.id, 20).await?,
             };
+            let site = config
+                .jira
+                .as_ref()
+                .and_then(|j| j.url.clone())
+                .or_else(|| config::process_env("JIRA_URL"));
+            let ticket = store
+                .current_ticket(&control.id)
+                .await?
+                .map(|link| crate::views::TicketLine::new(&link, site.as_deref()));
             let detail =
-                ControlDetail::new(engine.catalog(), &control, assessment, refresh.at, records);
+                ControlDetail::new(engine.catalog(), &control, assessment, refresh.at, records)
+                    .with_ticket(ticket);
             emit(json.json, &detail, || render::control(&detail, painter))?;
         }
         Command::Findings { check, failing, json } => {
@@ -394,6 +411,21 @@ async fn run_command(
             if !report.intact() {
                 return Ok(ExitCode::from(1));
             }
+        }
+        Command::Ticket { id, json } => {
+            let settings = config.jira(&config::process_env)?.context(
+                "Jira is not configured: set JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN (`kushim init` \
+                 shows the [jira] settings)",
+            )?;
+            let remediation = crate::remediation::Remediation::new(
+                engine.clone(),
+                settings,
+                crate::integrations::collect::RetryPolicy::default(),
+            )?;
+            // Judge on the newest evidence first, as `kushim control` does.
+            engine.refresh(now).await?;
+            let outcome = remediation.open_ticket(&id, &cli_actor(), now).await?;
+            emit(json.json, &outcome, || render::ticket_outcome(&outcome))?;
         }
         Command::Evidence(EvidenceCommand::Add { control, file, note, owner, json }) => {
             let content =
