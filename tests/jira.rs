@@ -132,6 +132,8 @@ async fn a_failing_control_gets_one_ticket_that_follows_it_to_done_and_back() {
     assert_eq!(refresh.state_of(CONTROL), Some(ControlState::Failing));
     let ticket = created(kushim.open(monday()).await.unwrap());
     assert_eq!((ticket.key.as_str(), ticket.status.as_str()), ("SEC-1", "To Do"));
+    // Project check, create, entity property, read back: four calls per new ticket.
+    assert_eq!(kushim.remediation.api_calls(), 4);
     assert_eq!(ticket.url, format!("{}/browse/SEC-1", jira.url()));
     assert_eq!(ticket.due_date, Some(monday().date_naive() + TimeDelta::days(30)), "high: 30 days");
 
@@ -166,7 +168,12 @@ async fn a_failing_control_gets_one_ticket_that_follows_it_to_done_and_back() {
     let events =
         kushim.remediation.reconcile(&kushim.collect(5, tuesday).await, tuesday).await.unwrap();
     assert_eq!(kinds(&events), vec![TicketEventKind::Commented]);
-    assert_eq!(jira.issue("SEC-1").unwrap().comments.len(), 1);
+    let issue = jira.issue("SEC-1").unwrap();
+    assert_eq!(issue.comments.len(), 1);
+    assert!(
+        issue.description.to_string().contains("Failing resources (5)"),
+        "the description is current"
+    );
 
     // Fixed: Kushim comments and moves the ticket to the workflow's done status ("Closed",
     // reached by the transition "Resolve": chosen by category, not by name).
@@ -641,4 +648,31 @@ async fn the_webhook_accepts_only_deliveries_signed_with_the_shared_secret() {
         deliver(&unconfigured, &closed, Some(&sign(&secret, closed.as_bytes()))).await.0,
         401
     );
+}
+
+#[tokio::test]
+async fn a_ticket_action_jira_refuses_is_reported_and_done_on_the_next_reconcile() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let jira = site(JiraSite::default()).await;
+    let kushim = Kushim::start(&db, &jira, on_request()).await;
+    kushim.collect(1, monday()).await;
+    created(kushim.open(monday()).await.unwrap());
+
+    // The control passes, but the token may not transition issues.
+    jira.recorder.inject("/rest/api/latest/issue/SEC-1/transitions", Fault::Forbidden, None);
+    let refresh = kushim.collect(0, monday()).await;
+    let events = kushim.remediation.reconcile(&refresh, monday()).await.unwrap();
+    assert_eq!(kinds(&events), vec![TicketEventKind::ActionFailed]);
+    assert!(
+        events[0].detail.contains("jira denied") && events[0].detail.contains("Transition issues"),
+        "{}",
+        events[0].detail
+    );
+    assert_eq!(jira.status_of("SEC-1").as_deref(), Some("To Do"));
+
+    // Permission granted: the next reconcile closes it.
+    jira.recorder.clear_faults();
+    let events = kushim.remediation.reconcile(&refresh, monday()).await.unwrap();
+    assert_eq!(kinds(&events), vec![TicketEventKind::Closed]);
+    assert_eq!(jira.status_of("SEC-1").as_deref(), Some("Closed"));
 }

@@ -595,6 +595,15 @@ impl Remediation {
         }
         if link.failing_digest != failing.digest {
             self.client.comment(&key, &content::changed_comment(&failing.findings)).await?;
+            // The description stays the current picture; the comments keep the history.
+            let description = content::description(
+                self.engine.catalog(),
+                control,
+                reason,
+                &failing.findings,
+                &failing.evidence,
+            );
+            self.client.edit_issue(&key, json!({"description": description})).await?;
             link.failing_digest = failing.digest.clone();
             link.updated_at = now;
             store.save_ticket_state(&link).await?;

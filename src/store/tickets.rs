@@ -294,15 +294,6 @@ impl Store {
         row.as_ref().map(link_from_row).transpose()
     }
 
-    /// Every control's current ticket, by control id.
-    pub async fn current_tickets(&self) -> Result<Vec<TicketLink>, StoreError> {
-        let rows = sqlx::query(select_links!("WHERE is_current = 1 ORDER BY control_id"))
-            .fetch_all(&self.pool)
-            .await
-            .context("read current tickets")?;
-        rows.iter().map(link_from_row).collect()
-    }
-
     pub async fn ticket_by_issue_key(
         &self,
         issue_key: &str,
