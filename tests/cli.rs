@@ -654,3 +654,16 @@ async fn ticket_opens_the_controls_jira_ticket_once_and_control_shows_it() {
     assert_eq!(shown["ticket"]["key"], "SEC-1");
     assert_eq!(kushim.run(&["verify"]).code, 0, "ticket events are chained and intact");
 }
+
+#[test]
+fn the_demo_opens_jira_tickets_and_no_log_level_shows_the_jira_token() {
+    let kushim = Kushim::in_fresh_directory();
+    // gouqi records its client, token included, in its trace spans; Kushim keeps them off.
+    let demo = kushim.run_with_env(&["demo"], &[("KUSHIM_LOG", "trace,gouqi=trace")]);
+    assert_eq!(demo.code, 0, "{}", demo.stderr);
+    assert!(demo.stdout.contains("remediation tickets opened"), "{}", demo.stdout);
+    assert!(demo.stdout.contains("SEC-1"), "{}", demo.stdout);
+    let token = kushim::sandbox::jira::world::SANDBOX_API_TOKEN;
+    assert!(!demo.stderr.is_empty(), "trace logging is on");
+    assert!(!demo.stderr.contains(token), "the Jira API token reached the log");
+}
