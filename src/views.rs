@@ -327,6 +327,8 @@ pub struct CollectView {
     pub first_assessed: usize,
     /// The posture score after the collection.
     pub score: f64,
+    /// What the Jira remediation loop did after the collection (when Jira is configured).
+    pub ticket_events: Vec<crate::remediation::TicketEvent>,
 }
 
 impl CollectView {
@@ -369,6 +371,11 @@ impl CollectView {
             .last()
             .map(|r| controls::posture(catalog, |id| r.refresh.state_of(id)).overall.score)
             .unwrap_or_default();
-        CollectView { runs, changes, first_assessed, score }
+        CollectView { runs, changes, first_assessed, score, ticket_events: Vec::new() }
+    }
+
+    pub fn with_ticket_events(mut self, events: Vec<crate::remediation::TicketEvent>) -> Self {
+        self.ticket_events = events;
+        self
     }
 }

@@ -625,33 +625,49 @@ async fn ticket_opens_the_controls_jira_ticket_once_and_control_shows_it() {
         2,
         "Jira is not configured: set JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN",
     );
-    let collected = kushim.run_in(&env, &["collect"]);
+    // Collecting opens the tickets of the failing critical and high controls by itself.
+    let collected = kushim.run_in(&env, &["collect", "--json"]);
     assert_eq!(collected.code, 0, "{}\n{}", collected.stdout, collected.stderr);
-
-    let opened = kushim.run_in(&env, &["ticket", "AC-02"]);
-    assert_eq!(opened.code, 0, "{}", opened.stderr);
+    let collected: Value = serde_json::from_str(&collected.stdout).unwrap();
+    let events = collected["ticket_events"].as_array().unwrap();
     assert!(
-        opened.stdout.starts_with("Opened SEC-1 for AC-02 in Jira: http://127.0.0.1:"),
+        events.iter().any(|e| e["kind"] == "created" && e["control_id"] == "AC-02"),
+        "{events:?}"
+    );
+    let automatic = sandbox.jira.issues().len();
+    assert_eq!(automatic, events.len());
+
+    // AC-03 (medium) is ticketed when a person asks, once.
+    let opened = kushim.run_in(&env, &["ticket", "AC-03"]);
+    assert_eq!(opened.code, 0, "{}", opened.stderr);
+    let key = format!("SEC-{}", automatic + 1);
+    assert!(
+        opened.stdout.starts_with(&format!("Opened {key} for AC-03 in Jira: http://127.0.0.1:")),
         "{}",
         opened.stdout
     );
-    let again = kushim.run_in(&env, &["ticket", "ac-02", "--json"]);
+    let again = kushim.run_in(&env, &["ticket", "ac-03", "--json"]);
     let again: Value = serde_json::from_str(&again.stdout).unwrap();
     assert_eq!(
         (again["outcome"].as_str(), again["key"].as_str()),
-        (Some("already_exists"), Some("SEC-1"))
+        (Some("already_exists"), Some(key.as_str()))
     );
-    assert_eq!(sandbox.jira.issues().len(), 1);
+    assert_eq!(sandbox.jira.issues().len(), automatic + 1);
 
-    let shown = kushim.run_in(&env, &["control", "AC-02"]);
+    let shown = kushim.run_in(&env, &["control", "AC-03"]);
     assert!(
-        shown.stdout.contains("Ticket:    SEC-1 (To Do), unassigned, due "),
+        shown.stdout.contains(&format!("Ticket:    {key} (To Do), unassigned, due ")),
         "{}",
         shown.stdout
     );
-    let shown = kushim.run_in(&env, &["control", "AC-02", "--json"]);
+    let shown = kushim.run_in(&env, &["control", "AC-03", "--json"]);
     let shown: Value = serde_json::from_str(&shown.stdout).unwrap();
-    assert_eq!(shown["ticket"]["key"], "SEC-1");
+    assert_eq!(shown["ticket"]["key"], key.as_str());
+
+    // A second collection changes no ticket.
+    let again = kushim.run_in(&env, &["collect"]);
+    assert!(!again.stdout.contains("Jira tickets:"), "{}", again.stdout);
+    assert_eq!(sandbox.jira.issues().len(), automatic + 1);
     assert_eq!(kushim.run(&["verify"]).code, 0, "ticket events are chained and intact");
 }
 

@@ -391,7 +391,26 @@ async fn run_command(
             let before = recorded_states(engine).await?;
             let reports =
                 collection::collect(engine, &targets, &RetryPolicy::default(), &progress).await?;
-            let view = views::CollectView::new(engine.catalog(), &reports, &before);
+            let mut view = views::CollectView::new(engine.catalog(), &reports, &before);
+            // With Jira configured, tickets follow the new states whichever integration ran.
+            if let (Some(jira), Some(latest)) = (config.jira(&config::process_env)?, reports.last())
+            {
+                let remediation = crate::remediation::Remediation::new(
+                    engine.clone(),
+                    jira,
+                    RetryPolicy::default(),
+                )?;
+                let mut events = match remediation.sync(now).await {
+                    Ok(events) => events,
+                    // The reconcile below still runs; its own failures become events.
+                    Err(error) => {
+                        eprintln!("warning: Jira ticket statuses could not be synced: {error}");
+                        Vec::new()
+                    }
+                };
+                events.extend(remediation.reconcile(&latest.refresh, now).await?);
+                view = view.with_ticket_events(events);
+            }
             emit(json.json, &view, || render::collect(&view, painter))?;
             if view.runs.iter().any(|run| run.outcome != "collected") {
                 return Ok(ExitCode::from(1));

@@ -395,6 +395,26 @@ pub fn findings(findings: &[Finding], painter: Painter) -> String {
     format!("{}\n{} findings\n", trim_table(&table), findings.len())
 }
 
+/// The Jira ticket events of a collection, one line each.
+fn ticket_events(events: &[crate::remediation::TicketEvent], painter: Painter) -> String {
+    let mut out = String::new();
+    if events.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "\n{}", painter.bold("Jira tickets:"));
+    for event in events {
+        let _ = writeln!(
+            out,
+            "  {:<20} {:<8} {:<8} {}",
+            event.kind.as_str(),
+            event.control_id,
+            event.key,
+            event.detail
+        );
+    }
+    out
+}
+
 pub fn collect(view: &CollectView, painter: Painter) -> String {
     let mut table = painter.table();
     table.set_header(vec!["INTEGRATION", "OUTCOME", "API CALLS", "FINDINGS", "SECONDS"]);
@@ -445,6 +465,7 @@ pub fn collect(view: &CollectView, painter: Painter) -> String {
         "\nPosture score: {:.1} / 100. `kushim status` for the whole picture.",
         view.score
     );
+    out.push_str(&ticket_events(&view.ticket_events, painter));
     out
 }
 
