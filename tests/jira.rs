@@ -676,3 +676,65 @@ async fn a_ticket_action_jira_refuses_is_reported_and_done_on_the_next_reconcile
     assert_eq!(kinds(&events), vec![TicketEventKind::Closed]);
     assert_eq!(jira.status_of("SEC-1").as_deref(), Some("Closed"));
 }
+
+#[tokio::test]
+async fn a_server_error_on_a_search_is_retried_and_a_lasting_garbled_answer_fails_the_collection() {
+    let jira = site(JiraSite::default()).await;
+    jira.recorder.inject("/rest/api/3/search/jql", Fault::ServerError(503), Some(1));
+    let collection = jira::collect(&jira.settings(), &quick()).await;
+    assert!(support::collected(&collection).tickets.is_empty());
+    assert_eq!(collection.api_calls, 2, "one 503, one answer");
+
+    jira.recorder.inject("/rest/api/3/search/jql", Fault::Malformed, None);
+    let collection = jira::collect(&jira.settings(), &quick()).await;
+    let reason = support::failure(&collection);
+    assert!(reason.contains("jira: unexpected response to GET /rest/api/3/search/jql"), "{reason}");
+    assert_eq!(collection.api_calls, 3, "retried up to the policy's attempts");
+}
+
+#[tokio::test]
+async fn the_fake_answers_the_post_form_of_search_jql_with_page_tokens_too() {
+    let jira = site(JiraSite::default().with_page_size(1)).await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let kushim = Kushim::start(&db, &jira, on_request()).await;
+    kushim.collect(3, monday()).await;
+    created(kushim.open(monday()).await.unwrap());
+    for control in ["VM-02", "CM-02"] {
+        let _ = kushim.remediation.open_ticket(control, &alice(), monday()).await;
+    }
+    let http = reqwest::Client::new();
+    let settings = jira.settings();
+    let mut token: Option<String> = None;
+    let mut keys = Vec::new();
+    loop {
+        let mut body =
+            serde_json::json!({"jql": "labels = kushim", "fields": ["status"], "maxResults": 50});
+        if let Some(token) = &token {
+            body["nextPageToken"] = token.clone().into();
+        }
+        let page: Value = http
+            .post(format!("{}/rest/api/3/search/jql", jira.url()))
+            .basic_auth(&settings.email, Some(settings.token.expose()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        keys.extend(
+            page["issues"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["key"].as_str().unwrap().to_owned()),
+        );
+        assert!(page["issues"][0]["fields"]["status"]["statusCategory"]["key"].is_string());
+        if page["isLast"] == true {
+            break;
+        }
+        token = page["nextPageToken"].as_str().map(str::to_owned);
+    }
+    assert_eq!(keys, jira.issues().into_iter().map(|i| i.key).collect::<Vec<_>>());
+    assert!(keys.len() >= 2, "{keys:?}");
+}

@@ -497,7 +497,13 @@ fn classify_gouqi(
             classify(call, code, &parts.join("; "), None, safety)
         }
         gouqi::Error::Http(error) => transport(call, &error, safety, policy),
-        // gouqi reads a 5xx body as the expected answer, so a server error surfaces here.
+        // gouqi reads a 5xx body as the expected answer, so a server error surfaces as an
+        // unreadable answer: worth another try when the call is safe to repeat.
+        gouqi::Error::Serde(error) => retry_if(
+            safety == Safety::Idempotent,
+            malformed(call, &format!("{error} (a server error reads like this through gouqi)")),
+            None,
+        ),
         other => Attempt::Fail(malformed(call, &other.to_string())),
     }
 }
