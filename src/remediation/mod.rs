@@ -153,6 +153,12 @@ pub struct Remediation {
     settings: JiraSettings,
 }
 
+/// The newest findings and evidence records, as the store has them.
+struct Ledger {
+    findings: Vec<Finding>,
+    evidence: Vec<EvidenceRecord>,
+}
+
 /// A control's failing resources and the ledger records they come from.
 struct Failing {
     findings: Vec<Finding>,
@@ -200,8 +206,9 @@ impl Remediation {
                 state: state.map_or("unknown", |s| s.as_str()).to_owned(),
             });
         }
-        let (outcome, event) =
-            self.ensure_ticket(&control, &reason, &actor.name, None, now).await?;
+        let (outcome, event) = self
+            .ensure_ticket(&self.ledger().await?, &control, &reason, &actor.name, None, now)
+            .await?;
         self.record(event.as_slice(), &actor.name).await?;
         if let TicketOutcome::Created(ticket) = &outcome {
             self.engine
@@ -237,6 +244,7 @@ impl Remediation {
         now: DateTime<Utc>,
     ) -> Result<Vec<TicketEvent>, RemediationError> {
         let mut events = Vec::new();
+        let ledger = self.ledger().await?;
         for assessment in &refresh.assessments {
             let Some(control) = self.engine.catalog().control(&assessment.control_id).cloned()
             else {
@@ -247,10 +255,10 @@ impl Remediation {
                 (ControlState::Failing, None)
                     if self.settings.tickets.auto_create.contains(&control.severity) =>
                 {
-                    self.auto_create(&control, &assessment.reason, None, now).await
+                    self.auto_create(&ledger, &control, &assessment.reason, now).await
                 }
                 (ControlState::Failing, Some(link)) => {
-                    self.keep_failing(&control, &assessment.reason, link, now).await
+                    self.keep_failing(&ledger, &control, &assessment.reason, link, now).await
                 }
                 (ControlState::Passing, Some(link))
                     if link.phase == TicketPhase::Linked && link.status_category != "done" =>
@@ -372,18 +380,19 @@ impl Remediation {
 
     async fn auto_create(
         &self,
+        ledger: &Ledger,
         control: &Control,
         reason: &str,
-        replaces: Option<&TicketLink>,
         now: DateTime<Utc>,
     ) -> Result<Vec<TicketEvent>, RemediationError> {
-        let (_, event) = self.ensure_ticket(control, reason, "kushim", replaces, now).await?;
+        let (_, event) = self.ensure_ticket(ledger, control, reason, "kushim", None, now).await?;
         Ok(event.into_iter().collect())
     }
 
     /// Creates the control's ticket unless it has one; reconciles a stale pending one.
     async fn ensure_ticket(
         &self,
+        ledger: &Ledger,
         control: &Control,
         reason: &str,
         opened_by: &str,
@@ -391,7 +400,7 @@ impl Remediation {
         now: DateTime<Utc>,
     ) -> Result<(TicketOutcome, Option<TicketEvent>), RemediationError> {
         let store = self.engine.store();
-        let failing = self.failing(control).await?;
+        let failing = failing(ledger, control);
         let claim = store
             .begin_ticket(NewTicket {
                 idempotency_key: uuid::Uuid::new_v4().simple().to_string()[..16].to_owned(),
@@ -536,6 +545,7 @@ impl Remediation {
     /// on changed resources, note it overdue.
     async fn keep_failing(
         &self,
+        ledger: &Ledger,
         control: &Control,
         reason: &str,
         mut link: TicketLink,
@@ -546,10 +556,11 @@ impl Remediation {
             if link.claimed_until > now {
                 return Ok(Vec::new());
             }
-            let (_, event) = self.ensure_ticket(control, reason, "kushim", None, now).await?;
+            let (_, event) =
+                self.ensure_ticket(ledger, control, reason, "kushim", None, now).await?;
             return Ok(event.into_iter().collect());
         };
-        let failing = self.failing(control).await?;
+        let failing = failing(ledger, control);
         let mut events = Vec::new();
         if link.status_category == "done" {
             if !link.closed_by_kushim {
@@ -586,8 +597,9 @@ impl Remediation {
                 }
                 _ => {
                     store.retire_ticket(&link.idempotency_key, now).await?;
-                    let (_, event) =
-                        self.ensure_ticket(control, reason, "kushim", Some(&link), now).await?;
+                    let (_, event) = self
+                        .ensure_ticket(ledger, control, reason, "kushim", Some(&link), now)
+                        .await?;
                     events.extend(event);
                 }
             }
@@ -676,31 +688,13 @@ impl Remediation {
         )])
     }
 
-    /// The failing findings of the control's checks and the evidence they were judged on.
-    async fn failing(&self, control: &Control) -> Result<Failing, RemediationError> {
+    /// The newest findings and evidence, read once per call of the public methods.
+    async fn ledger(&self) -> Result<Ledger, RemediationError> {
         let store = self.engine.store();
-        let mut findings: Vec<Finding> = store
-            .latest_findings()
-            .await?
-            .into_iter()
-            .filter(|f| f.outcome == Outcome::Fail && control.checks.contains(&f.check_id))
-            .collect();
-        findings.sort_by(|a, b| a.check_id.cmp(&b.check_id).then(a.resource.cmp(&b.resource)));
-        let digest_input: String =
-            findings.iter().map(|f| format!("{}|{}\n", f.check_id, f.resource)).collect();
-        let sources: Vec<&str> = control
-            .checks
-            .iter()
-            .filter_map(|id| checks::find(id))
-            .map(|c| c.judge.integration().as_str())
-            .collect();
-        let evidence = store
-            .latest_evidence()
-            .await?
-            .into_iter()
-            .filter(|e| sources.contains(&e.source.as_str()))
-            .collect();
-        Ok(Failing { findings, evidence, digest: sha256_hex(digest_input.as_bytes()) })
+        Ok(Ledger {
+            findings: store.latest_findings().await?,
+            evidence: store.latest_evidence().await?,
+        })
     }
 
     async fn recorded_states(&self) -> Result<HashMap<String, ControlState>, RemediationError> {
@@ -814,4 +808,27 @@ fn certainly_not_created(error: &CollectError) -> bool {
         | CollectError::Timeout { .. }
         | CollectError::Malformed { .. } => false,
     }
+}
+
+/// The failing findings of the control's checks, sorted, with their digest, and the evidence
+/// records they were judged on.
+fn failing(ledger: &Ledger, control: &Control) -> Failing {
+    let mut findings: Vec<Finding> = ledger
+        .findings
+        .iter()
+        .filter(|f| f.outcome == Outcome::Fail && control.checks.contains(&f.check_id))
+        .cloned()
+        .collect();
+    findings.sort_by(|a, b| a.check_id.cmp(&b.check_id).then(a.resource.cmp(&b.resource)));
+    let digest_input: String =
+        findings.iter().map(|f| format!("{}|{}\n", f.check_id, f.resource)).collect();
+    let sources: Vec<&str> = control
+        .checks
+        .iter()
+        .filter_map(|id| checks::find(id))
+        .map(|c| c.judge.integration().as_str())
+        .collect();
+    let evidence =
+        ledger.evidence.iter().filter(|e| sources.contains(&e.source.as_str())).cloned().collect();
+    Failing { findings, evidence, digest: sha256_hex(digest_input.as_bytes()) }
 }
