@@ -699,4 +699,39 @@ mod tests {
             "the standard AWS environment is enough"
         );
     }
+
+    #[test]
+    fn jira_comes_from_the_environment_and_the_ticket_settings_from_the_file() {
+        let config = parse(
+            "[jira]\nproject = \"OPS\"\nauto_create = [\"critical\"]\nreopen = \"new_linked\"\n\
+             due_days = { critical = 3, high = 14, medium = 60, low = 120 }\n",
+        )
+        .unwrap();
+        let jira = config
+            .jira(&env(&[
+                ("JIRA_URL", "https://acme.atlassian.net/"),
+                ("JIRA_EMAIL", "bot@acme.com"),
+                ("JIRA_API_TOKEN", "ATATT-secret"),
+            ]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(jira.url, "https://acme.atlassian.net");
+        assert_eq!(jira.tickets.project, "OPS");
+        assert_eq!(jira.tickets.reopen, ReopenPolicy::NewLinked);
+        assert_eq!(*jira.tickets.due_days.get(crate::catalog::Severity::High), 14);
+        assert_eq!(jira.tickets.priority.get(crate::catalog::Severity::Critical), "Highest");
+        assert!(!format!("{jira:?}").contains("ATATT-secret"), "secrets never print");
+        assert!(parse("").unwrap().jira(&env(&[])).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_half_configured_jira_says_what_is_missing() {
+        let error =
+            parse("").unwrap().jira(&env(&[("JIRA_URL", "https://a.atlassian.net")])).unwrap_err();
+        assert!(error.to_string().contains("JIRA_EMAIL"), "{error}");
+        let error = parse("[jira]\nreopen = \"sometimes\"\n").unwrap_err().to_string();
+        assert!(error.contains("sometimes"), "{error}");
+        let error = parse("[jira]\nauto_create = [\"urgent\"]\n").unwrap_err().to_string();
+        assert!(error.contains("urgent"), "{error}");
+    }
 }
