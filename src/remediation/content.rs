@@ -128,7 +128,10 @@ pub fn description(
     content.push(paragraph(vec![
         text("Details and history: "),
         code(&format!("/kushim control {}", control.id)),
-        text(". Kushim comments here when the failing resources change, moves this ticket to done when the control passes and reopens it if it fails again."),
+        text(
+            ". Kushim comments here when the failing resources change, moves this ticket to done \
+             when the control passes and reopens it if it fails again.",
+        ),
     ]));
     doc(content)
 }

@@ -60,7 +60,12 @@ pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: By
     match jira.remediation.apply_webhook(&payload, state.now()).await {
         Ok(events) => {
             for event in &events {
-                tracing::info!(kind = event.kind.as_str(), control = %event.control_id, key = %event.key, "ticket event from a Jira webhook");
+                tracing::info!(
+                    kind = event.kind.as_str(),
+                    control = %event.control_id,
+                    key = %event.key,
+                    "ticket event from a Jira webhook"
+                );
             }
             (StatusCode::OK, "ok").into_response()
         }

@@ -255,7 +255,11 @@ fn issue_json(site: &JiraSite, issue: &Issue, base: &str, fields: Option<&[Strin
         "assignee": issue.assignee.as_ref().map(|a| person_json(site, a)),
         "created": issue.created.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string(),
         "updated": issue.updated.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string(),
-        "issuelinks": issue.links.iter().map(|k| json!({"type": {"name": "Relates"}, "outwardIssue": {"key": k}})).collect::<Vec<_>>(),
+        "issuelinks": issue
+            .links
+            .iter()
+            .map(|k| json!({"type": {"name": "Relates"}, "outwardIssue": {"key": k}}))
+            .collect::<Vec<_>>(),
     });
     let selected: serde_json::Map<String, Value> = match fields {
         None => all.as_object().cloned().unwrap_or_default(),
@@ -626,7 +630,10 @@ async fn edit_issue(
                     return jira_error(
                         StatusCode::BAD_REQUEST,
                         "",
-                        json!({other: format!("Field '{other}' cannot be set. It is not on the appropriate screen, or unknown.")}),
+                        json!({other: format!(
+                            "Field '{other}' cannot be set. It is not on the appropriate screen, \
+                             or unknown."
+                        )}),
                     );
                 }
             }
@@ -719,8 +726,19 @@ async fn list_comments(
 ) -> Response {
     let site = state.site.lock().expect("jira site");
     let Some(issue) = site.issue(&key) else { return unknown_issue() };
-    let comments: Vec<Value> = issue.comments.iter().map(|c| json!({"id": c.id, "body": c.body, "author": person_json(&site, &c.author), "created": c.created.to_rfc3339()})).collect();
-    Json(json!({"startAt": 0, "maxResults": comments.len(), "total": comments.len(), "comments": comments})).into_response()
+    let comments: Vec<Value> = issue
+        .comments
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id, "body": c.body, "author": person_json(&site, &c.author),
+                "created": c.created.to_rfc3339(),
+            })
+        })
+        .collect();
+    let total = comments.len();
+    Json(json!({"startAt": 0, "maxResults": total, "total": total, "comments": comments}))
+        .into_response()
 }
 
 /// `POST /issue/{key}/comment`: v3 takes an ADF body; v2/latest a plain string (stored as one
