@@ -738,3 +738,26 @@ async fn the_fake_answers_the_post_form_of_search_jql_with_page_tokens_too() {
     assert_eq!(keys, jira.issues().into_iter().map(|i| i.key).collect::<Vec<_>>());
     assert!(keys.len() >= 2, "{keys:?}");
 }
+
+#[tokio::test]
+async fn a_create_that_times_out_is_not_repeated_blindly_and_ends_as_one_ticket() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let jira = site(JiraSite::default()).await;
+    let kushim = Kushim::start(&db, &jira, on_request()).await;
+    kushim.collect(1, monday()).await;
+    jira.recorder.inject("/rest/api/3/issue", Fault::Slow(Duration::from_secs(3)), Some(1));
+    let error = kushim.open(monday()).await.unwrap_err().to_string();
+    assert!(error.contains("POST /rest/api/3/issue timed out"), "{error}");
+    let creates = |jira: &FakeJira| {
+        jira.recorder
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.uri == "/rest/api/3/issue")
+            .count()
+    };
+    assert_eq!(creates(&jira), 1, "a create that may have happened is not sent again");
+
+    // Asked again, Kushim looks for the issue first and creates it only if it is not there.
+    let ticket = created(kushim.open(monday()).await.unwrap());
+    assert_eq!(tickets_of(&jira, CONTROL).len(), 1, "{ticket:?}");
+}
