@@ -579,11 +579,14 @@ async fn a_webhook_payload_that_is_not_an_issue_event_changes_nothing() {
 async fn serve_webhooks(kushim: &Kushim, jira: &FakeJira, secret: Option<&str>) -> String {
     use kushim::server::{self, AppState, JiraWebhook};
     let now = monday();
-    let mut state = AppState::new(
+    let bot = kushim::chat::bot::Bot::new(
         kushim.engine.clone(),
-        Secret::new("slack"),
+        None,
+        kushim::chat::roles::Roles::new(&Default::default()),
+        Default::default(),
         std::sync::Arc::new(move || now),
     );
+    let mut state = AppState::new(bot, Secret::new("slack"));
     if let Some(secret) = secret {
         let remediation =
             Remediation::new(kushim.engine.clone(), jira.settings(), quick()).unwrap();

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::views;
 use crate::{
-    chat,
+    chat::{self, bot::Bot, roles::Roles, slack::SlackWebApi},
     checks::{self, Finding, Outcome},
     collection::{self, Progress, Targets},
     config::{self, Config},
@@ -231,43 +231,55 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     code
 }
 
-/// `kushim serve`: checks the signing secret first (a server that cannot verify Slack must not
+/// `kushim serve`: checks the Slack settings first (a server that cannot verify Slack must not
 /// start), then opens the store and serves until Ctrl-C or SIGTERM.
 async fn serve(
     config: Option<&Path>,
     database_url: Option<&str>,
     listen: std::net::SocketAddr,
 ) -> anyhow::Result<ExitCode> {
-    // Read from the environment only, never a flag: a flag's value shows in `ps` and shell history.
-    let secret = std::env::var("SLACK_SIGNING_SECRET").ok().filter(|s| !s.trim().is_empty());
-    let Some(secret) = secret else {
+    let loaded = Config::load(config)?;
+    // Secrets come from the environment or files, never a flag: a flag's value shows in `ps`
+    // and shell history.
+    let settings = loaded.config.slack(&config::process_env)?;
+    let Some(secret) = settings.signing_secret.clone() else {
         bail!(
             "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your Slack app's \
              Basic Information page into it, so Kushim can verify that requests come from Slack"
         );
     };
-    let loaded = Config::load(config)?;
+    let slack = match &settings.bot_token {
+        Some(token) => Some(SlackWebApi::new(&settings.api_url, token)?),
+        None => {
+            eprintln!(
+                "SLACK_BOT_TOKEN is not set: slash commands answer, but buttons, forms, the App \
+                 Home and mentions need the bot token (OAuth & Permissions, xoxb-…)."
+            );
+            None
+        }
+    };
+    let targets = Targets::configured(&loaded.config, &config::process_env)?;
     let url = loaded.config.database_url(database_url)?;
     let store = Store::open(&url).await?;
     let engine = Engine::new(store, &loaded.config)?;
+    let bot = Bot::new(engine, slack, Roles::new(&settings.roles), targets, server::system_clock());
     let shutdown = server::shutdown_signal();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     // The bound address, not the asked one: `--listen 127.0.0.1:0` picks a free port.
     let bound = listener.local_addr().context("the listening address")?;
-    eprintln!("Kushim is listening on http://{bound} (Slack slash commands at /slack/commands)");
-    let mut state = server::AppState::new(
-        engine.clone(),
-        config::Secret::new(secret.trim()),
-        server::system_clock(),
+    eprintln!(
+        "Kushim is listening on http://{bound} (Slack: /slack/commands, /slack/interactions, \
+         /slack/events; /metrics, /healthz, /readyz)"
     );
+    let mut state = server::AppState::new(bot.clone(), secret);
     // Jira webhooks only when both Jira and the webhook secret are set up.
     let webhook_secret = config::process_env("JIRA_WEBHOOK_SECRET");
     if let (Some(jira), Some(secret)) = (loaded.config.jira(&config::process_env)?, webhook_secret)
     {
         let remediation = crate::remediation::Remediation::new(
-            engine,
+            bot.engine().clone(),
             jira,
             crate::integrations::collect::RetryPolicy::default(),
         )?;
@@ -277,9 +289,8 @@ async fn serve(
         });
         eprintln!("Jira webhooks are accepted at /jira/webhook");
     }
-    let store = state.engine().store().clone();
     server::serve(listener, state, shutdown).await.context("serving")?;
-    store.close().await;
+    bot.engine().store().close().await;
     Ok(ExitCode::SUCCESS)
 }
 

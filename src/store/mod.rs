@@ -10,10 +10,12 @@
 //! - [`history`] — control-state transitions and the current-state projection.
 //! - [`people`] — manual evidence, risk exceptions and the audit log.
 //! - [`runs`] — collection runs and what collectors keep between runs.
+//! - [`chat`] — Slack events already acted on, snoozed alerts.
 //! - [`verify`] — recomputes every chain (`kushim verify`).
 //! - [`tickets`] — Jira remediation tickets: the control ↔ ticket link and ticket events.
 
 pub mod chain;
+mod chat;
 mod history;
 mod ledger;
 mod people;
@@ -30,6 +32,7 @@ use sqlx::{
     migrate::Migrator,
 };
 
+pub use chat::Snooze;
 pub use history::{ControlStateRow, NewTransition, TransitionRecord};
 pub use ledger::{EvidenceRecord, NewEvidence};
 pub use people::{
@@ -82,6 +85,8 @@ pub enum StoreError {
     NotMigrated,
     #[error("{context}: {source}")]
     Query { context: &'static str, source: sqlx::Error },
+    #[error("exception #{exception} was already {decision} by {by}")]
+    AlreadyDecided { exception: i64, decision: String, by: String },
     #[error("stored data cannot be read ({context}): {detail}")]
     Corrupt { context: &'static str, detail: String },
 }
