@@ -24,6 +24,7 @@
 //! - [`views`] — what is shown, as data: CLI tables, `--json` and chat replies render the same views.
 //! - [`suggest`] — "did you mean …?" for mistyped control, check and command names.
 //! - [`cli`] — the `kushim` command line.
+//! - [`remediation`] — the Jira ticket loop: one ticket per failing control, kept in step with it.
 
 pub mod catalog;
 pub mod chat;
@@ -34,6 +35,7 @@ pub mod config;
 pub mod controls;
 pub mod engine;
 pub mod integrations;
+pub mod remediation;
 pub mod sandbox;
 pub mod server;
 pub mod store;

@@ -125,6 +125,13 @@ enum Command {
     /// Manual evidence (policies, sign-offs, reports)
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Open the control's Jira remediation ticket, or show the one it has (needs [jira] or JIRA_URL, JIRA_EMAIL, JIRA_API_TOKEN)
+    Ticket {
+        /// Control id, e.g. AC-02
+        id: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Print the chat app definitions generated from the commands (manifest/*.json)
     #[command(subcommand)]
     Manifest(ManifestCommand),
@@ -168,6 +175,7 @@ enum IntegrationArg {
     Github,
     Aws,
     Okta,
+    Jira,
 }
 
 impl From<IntegrationArg> for Integration {
@@ -176,6 +184,7 @@ impl From<IntegrationArg> for Integration {
             IntegrationArg::Github => Integration::GitHub,
             IntegrationArg::Aws => Integration::Aws,
             IntegrationArg::Okta => Integration::Okta,
+            IntegrationArg::Jira => Integration::Jira,
         }
     }
 }
@@ -278,6 +287,15 @@ async fn serve(
         targets,
         server::system_clock(),
     );
+    if let Some(jira) = loaded.config.jira(&config::process_env)? {
+        let url = jira.url.clone();
+        let remediation = crate::remediation::Remediation::new(
+            bot.engine().clone(),
+            jira,
+            crate::integrations::collect::RetryPolicy::default(),
+        )?;
+        bot.set_remediation(remediation, &url);
+    }
     let stopping = tokio_util::sync::CancellationToken::new();
     let signal = server::shutdown_signal();
     tokio::spawn({
@@ -313,7 +331,22 @@ async fn serve(
              /slack/events; /metrics, /healthz, /readyz)"
         );
     }
-    let state = server::AppState::new(bot.clone(), secret);
+    let mut state = server::AppState::new(bot.clone(), secret);
+    // Jira webhooks only when both Jira and the webhook secret are set up.
+    let webhook_secret = config::process_env("JIRA_WEBHOOK_SECRET");
+    if let (Some(jira), Some(secret)) = (loaded.config.jira(&config::process_env)?, webhook_secret)
+    {
+        let remediation = crate::remediation::Remediation::new(
+            bot.engine().clone(),
+            jira,
+            crate::integrations::collect::RetryPolicy::default(),
+        )?;
+        state = state.with_jira(server::JiraWebhook {
+            remediation,
+            secret: config::Secret::new(secret.trim()),
+        });
+        eprintln!("Jira webhooks are accepted at /jira/webhook");
+    }
     server::serve(listener, state, stopping.clone().cancelled_owned()).await.context("serving")?;
     if let Some(socket) = socket {
         socket.await.context("the Socket Mode task")??;
@@ -389,8 +422,18 @@ async fn run_command(
                 exceptions: store.exceptions().await?,
                 history: store.transitions_of(&control.id, 20).await?,
             };
+            let site = config
+                .jira
+                .as_ref()
+                .and_then(|j| j.url.clone())
+                .or_else(|| config::process_env("JIRA_URL"));
+            let ticket = store
+                .current_ticket(&control.id)
+                .await?
+                .map(|link| crate::views::TicketLine::new(&link, site.as_deref()));
             let detail =
-                ControlDetail::new(engine.catalog(), &control, assessment, refresh.at, records);
+                ControlDetail::new(engine.catalog(), &control, assessment, refresh.at, records)
+                    .with_ticket(ticket);
             emit(json.json, &detail, || render::control(&detail, painter))?;
         }
         Command::Findings { check, failing, json } => {
@@ -420,7 +463,26 @@ async fn run_command(
             let before = recorded_states(engine).await?;
             let reports =
                 collection::collect(engine, &targets, &RetryPolicy::default(), &progress).await?;
-            let view = views::CollectView::new(engine.catalog(), &reports, &before);
+            let mut view = views::CollectView::new(engine.catalog(), &reports, &before);
+            // With Jira configured, tickets follow the new states whichever integration ran.
+            if let (Some(jira), Some(latest)) = (config.jira(&config::process_env)?, reports.last())
+            {
+                let remediation = crate::remediation::Remediation::new(
+                    engine.clone(),
+                    jira,
+                    RetryPolicy::default(),
+                )?;
+                let mut events = match remediation.sync(now).await {
+                    Ok(events) => events,
+                    // The reconcile below still runs; its own failures become events.
+                    Err(error) => {
+                        eprintln!("warning: Jira ticket statuses could not be synced: {error}");
+                        Vec::new()
+                    }
+                };
+                events.extend(remediation.reconcile(&latest.refresh, now).await?);
+                view = view.with_ticket_events(events);
+            }
             emit(json.json, &view, || render::collect(&view, painter))?;
             if view.runs.iter().any(|run| run.outcome != "collected") {
                 return Ok(ExitCode::from(1));
@@ -440,6 +502,21 @@ async fn run_command(
             if !report.intact() {
                 return Ok(ExitCode::from(1));
             }
+        }
+        Command::Ticket { id, json } => {
+            let settings = config.jira(&config::process_env)?.context(
+                "Jira is not configured: set JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN (`kushim init` \
+                 shows the [jira] settings)",
+            )?;
+            let remediation = crate::remediation::Remediation::new(
+                engine.clone(),
+                settings,
+                crate::integrations::collect::RetryPolicy::default(),
+            )?;
+            // Judge on the newest evidence first, as `kushim control` does.
+            engine.refresh(now).await?;
+            let outcome = remediation.open_ticket(&id, &cli_actor(), now).await?;
+            emit(json.json, &outcome, || render::ticket_outcome(&outcome))?;
         }
         Command::Evidence(EvidenceCommand::Add { control, file, note, owner, json }) => {
             let content =

@@ -12,6 +12,7 @@
 //! - [`runs`] — collection runs and what collectors keep between runs.
 //! - [`chat`] — Slack events already acted on, snoozed alerts.
 //! - [`verify`] — recomputes every chain (`kushim verify`).
+//! - [`tickets`] — Jira remediation tickets: the control ↔ ticket link and ticket events.
 
 pub mod chain;
 mod chat;
@@ -19,6 +20,7 @@ mod history;
 mod ledger;
 mod people;
 mod runs;
+mod tickets;
 mod verify;
 
 use std::{fmt, path::Path, str::FromStr};
@@ -38,6 +40,9 @@ pub use people::{
     NewException, NewManualEvidence,
 };
 pub use runs::{CollectionRunRecord, NewCollectionRun};
+pub use tickets::{
+    NewTicket, NewTicketEvent, TicketClaim, TicketEventRecord, TicketLink, TicketPhase,
+};
 pub use verify::{BrokenLink, ChainReport, VerifyReport};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
