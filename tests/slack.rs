@@ -57,6 +57,11 @@ impl Bot {
     }
 
     async fn over(now: DateTime<Utc>, collected: bool) -> Bot {
+        Bot::over_with(now, collected, Targets::default()).await
+    }
+
+    /// A bot that collects from `targets` when asked.
+    async fn over_with(now: DateTime<Utc>, collected: bool, targets: Targets) -> Bot {
         let db = TestDb::new(Backend::Sqlite).await;
         let store = db.store().await;
         let engine = Engine::new(store.clone(), &Config::default()).expect("the catalog loads");
@@ -76,8 +81,7 @@ impl Bot {
             approvers: vec![APPROVER.into(), "@security-leads".into()],
             responders: vec![RESPONDER.into()],
         });
-        let bot =
-            bot::Bot::new(engine, Some(client), roles, Targets::default(), Arc::new(move || now));
+        let bot = bot::Bot::new(engine, Some(client), roles, targets, Arc::new(move || now));
         let state = AppState::new(bot.clone(), Secret::new(SECRET));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let addr = listener.local_addr().unwrap();
@@ -957,4 +961,39 @@ async fn the_ticket_button_opens_one_jira_ticket_and_the_card_says_who() {
             .iter()
             .any(|(_, action, target)| action == "ticket.open" && *target == failing)
     );
+}
+
+#[tokio::test]
+async fn collect_answers_at_once_and_reports_through_the_response_url() {
+    let okta = sandbox::okta::start(sandbox::okta::generated_world(30)).await.unwrap();
+    let targets = Targets { okta: Some(okta.settings()), ..Targets::default() };
+    let bot = Bot::over_with(Utc::now(), false, targets).await;
+
+    let reply = bot.command_as(RESPONDER, "collect").await;
+    assert_eq!(
+        only_sentence(&reply),
+        "Collecting evidence from Okta… I will post the result here."
+    );
+    bot.bot.drain().await;
+
+    let report = &bot.slack.wait_for("response_url", 1).await[0];
+    assert_eq!(report.body["response_id"], "cmd");
+    let text = report.text();
+    assert!(text.contains("Collection finished — posture "), "{text}");
+    assert!(text.contains("*okta*: collected ("), "{text}");
+    assert!(
+        bot.audit_actions().await.iter().any(|(actor, action, target)| actor == "slack:URESPONDER"
+            && action == "collect"
+            && target == "okta")
+    );
+
+    let refused = bot.command("collect").await;
+    assert!(only_sentence(&refused).starts_with("Sorry, that needs the *responder* role."));
+}
+
+#[tokio::test]
+async fn ticket_without_jira_says_what_to_set() {
+    let bot = Bot::with_an_organisation().await;
+    let reply = bot.command_as(RESPONDER, "ticket AC-02").await;
+    assert!(only_sentence(&reply).contains("Jira is not configured. Set JIRA_URL"), "{reply}");
 }
