@@ -30,9 +30,24 @@ const ATTENTION_SHOWN: usize = 5;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
     Header(String),
-    Section { text: String, fields: Vec<String> },
+    Section {
+        text: String,
+        fields: Vec<String>,
+    },
     Context(String),
     Divider,
+    /// Buttons; each click reaches the server with its action id and value.
+    Actions(Vec<Button>),
+}
+
+/// A button: `action_id` says what it does, `value` what it applies to (a control id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Button {
+    pub label: String,
+    pub action_id: String,
+    pub value: String,
+    /// Slack's highlighted style for the one button most people want.
+    pub primary: bool,
 }
 
 /// What the bot answers, shown only to the person who asked.
@@ -93,7 +108,30 @@ fn render_block(block: &Block) -> Value {
             "elements": [{ "type": "mrkdwn", "text": clip(text, MAX_TEXT) }],
         }),
         Block::Divider => json!({ "type": "divider" }),
+        Block::Actions(buttons) => json!({
+            "type": "actions",
+            "elements": buttons.iter().take(MAX_BUTTONS).map(render_button).collect::<Vec<_>>(),
+        }),
     }
+}
+
+/// Block Kit: elements in one actions block.
+pub const MAX_BUTTONS: usize = 25;
+/// Block Kit: characters in a button's label, and in its value.
+const MAX_BUTTON_LABEL: usize = 75;
+const MAX_BUTTON_VALUE: usize = 2000;
+
+fn render_button(button: &Button) -> Value {
+    let mut element = json!({
+        "type": "button",
+        "text": { "type": "plain_text", "text": clip(&button.label, MAX_BUTTON_LABEL) },
+        "action_id": button.action_id,
+        "value": button.value.chars().take(MAX_BUTTON_VALUE).collect::<String>(),
+    });
+    if button.primary {
+        element["style"] = json!("primary");
+    }
+    element
 }
 
 /// Escapes the three characters Slack gives meaning to in message text.
@@ -241,6 +279,49 @@ pub fn control(detail: &ControlDetail) -> Reply {
             .push(Block::Section { text: text::remediation(&detail.remediation), fields: vec![] });
     }
     Reply { fallback: header, blocks }
+}
+
+/// Lines packed into at most `max_sections` sections under an optional title, the rest counted
+/// in "…and N more" (for messages built outside this module: alerts, digests).
+pub fn list_blocks(title: Option<String>, lines: &[String], max_sections: usize) -> Vec<Block> {
+    list(title, lines, max_sections)
+}
+
+/// The reply as plain text for a terminal: Slack's `*bold*` markers kept (they read fine),
+/// headers underlined, buttons listed as `[Label]`.
+pub fn plain_text(reply: &Reply) -> String {
+    let mut out = String::new();
+    for block in &reply.blocks {
+        match block {
+            Block::Header(text) => {
+                out.push_str(text);
+                out.push('\n');
+                out.push_str(&"=".repeat(text.chars().count()));
+                out.push('\n');
+            }
+            Block::Section { text, fields } => {
+                out.push_str(text);
+                out.push('\n');
+                for field in fields {
+                    out.push_str("  ");
+                    out.push_str(&field.replace('\n', " "));
+                    out.push('\n');
+                }
+            }
+            Block::Context(text) => {
+                out.push_str(text);
+                out.push('\n');
+            }
+            Block::Divider => out.push_str("---\n"),
+            Block::Actions(buttons) => {
+                let labels: Vec<String> =
+                    buttons.iter().map(|b| format!("[{}]", b.label)).collect();
+                out.push_str(&labels.join(" "));
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

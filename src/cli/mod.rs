@@ -127,6 +127,37 @@ enum Command {
     /// Print the chat app definitions generated from the commands (manifest/*.json)
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// The background job queue: jobs per kind and status, recent jobs, dead jobs with their error
+    Jobs {
+        /// Only jobs in this status
+        #[arg(long, value_enum)]
+        status: Option<JobStatusArg>,
+        /// How many jobs to list, newest first
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+/// The job statuses `kushim jobs --status` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum JobStatusArg {
+    Queued,
+    Running,
+    Done,
+    Dead,
+}
+
+impl From<JobStatusArg> for crate::store::JobStatus {
+    fn from(arg: JobStatusArg) -> Self {
+        match arg {
+            JobStatusArg::Queued => crate::store::JobStatus::Queued,
+            JobStatusArg::Running => crate::store::JobStatus::Running,
+            JobStatusArg::Done => crate::store::JobStatus::Done,
+            JobStatusArg::Dead => crate::store::JobStatus::Dead,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -241,7 +272,17 @@ async fn serve(
     let url = loaded.config.database_url(database_url)?;
     let store = Store::open(&url).await?;
     let engine = Engine::new(store, &loaded.config)?;
-    let shutdown = server::shutdown_signal();
+    let signal = server::shutdown_signal();
+    let clock = server::system_clock();
+    let targets = Targets::configured(&loaded.config, &config::process_env)?;
+    let integrations = targets.integrations();
+    let runner = crate::jobs::runner(&engine, &loaded.config, targets, clock.clone())?;
+    let background = crate::jobs::start(runner, &loaded.config, &integrations, clock)?;
+    let stop = background.stop_handle();
+    let shutdown = async move {
+        signal.await;
+        stop.stop();
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -252,6 +293,8 @@ async fn serve(
         server::AppState::new(engine, config::Secret::new(secret.trim()), server::system_clock());
     let store = state.engine().store().clone();
     server::serve(listener, state, shutdown).await.context("serving")?;
+    // Running jobs finish, or are released for another replica after the grace period.
+    background.stop().await;
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -374,6 +417,13 @@ async fn run_command(
             if !report.intact() {
                 return Ok(ExitCode::from(1));
             }
+        }
+        Command::Jobs { status, limit, json } => {
+            let store = engine.store();
+            let depth = store.queue_depth().await?;
+            let jobs = store.jobs(status.map(Into::into), limit.clamp(1, 10_000)).await?;
+            let view = serde_json::json!({ "queues": depth, "jobs": jobs });
+            emit(json.json, &view, || render::jobs(&depth, &jobs, painter))?;
         }
         Command::Evidence(EvidenceCommand::Add { control, file, note, owner, json }) => {
             let content =

@@ -171,3 +171,22 @@ fn transition_from_row(row: &AnyRow) -> TransitionRecord {
         reason: row.get(5),
     }
 }
+
+impl Store {
+    /// Every transition up to `until`, oldest first: replayed, they give each control's state at
+    /// any earlier moment (the digest's trend).
+    pub async fn transitions_until(
+        &self,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<TransitionRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, control_id, from_state, to_state, at, reason FROM transitions \
+             WHERE at <= $1 ORDER BY seq",
+        )
+        .bind(to_unix(until))
+        .fetch_all(&self.pool)
+        .await
+        .context("read transitions")?;
+        Ok(rows.iter().map(transition_from_row).collect())
+    }
+}

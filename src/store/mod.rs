@@ -11,10 +11,14 @@
 //! - [`people`] — manual evidence, risk exceptions and the audit log.
 //! - [`runs`] — collection runs and what collectors keep between runs.
 //! - [`verify`] — recomputes every chain (`kushim verify`).
+//! - [`jobs`] — the durable job queue and the scheduler's marks (not chained: operational).
+//! - [`outbox`] — outgoing chat messages, channel pacing and subscriptions (operational too).
 
 pub mod chain;
 mod history;
+mod jobs;
 mod ledger;
+mod outbox;
 mod people;
 mod runs;
 mod verify;
@@ -29,7 +33,9 @@ use sqlx::{
 };
 
 pub use history::{ControlStateRow, NewTransition, TransitionRecord};
+pub use jobs::{FailOutcome, Job, JobStatus, NewJob, QueueDepth};
 pub use ledger::{EvidenceRecord, NewEvidence};
+pub use outbox::{Enqueued, MessageStatus, NewMessage, OutboxMessage, Subscription};
 pub use people::{
     AuditEntry, AuditRecord, ExceptionDecision, ExceptionRecord, ManualEvidenceRecord,
     NewException, NewManualEvidence,
