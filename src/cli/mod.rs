@@ -128,13 +128,30 @@ enum Command {
     #[command(subcommand)]
     Manifest(ManifestCommand),
     /// The background job queue: jobs per kind and status, recent jobs, dead jobs with their error
+    #[command(args_conflicts_with_subcommands = true)]
     Jobs {
+        #[command(subcommand)]
+        action: Option<JobsAction>,
         /// Only jobs in this status
         #[arg(long, value_enum)]
         status: Option<JobStatusArg>,
         /// How many jobs to list, newest first
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsAction {
+    /// Queue a job now for the workers of `kushim serve` (the same jobs the schedules queue)
+    Enqueue {
+        /// collect, evaluate, digest, exception_sweep, evidence_reminders or jira_sync
+        kind: String,
+        /// For collect: only this integration
+        #[arg(long, value_enum)]
+        integration: Option<IntegrationArg>,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -418,7 +435,15 @@ async fn run_command(
                 return Ok(ExitCode::from(1));
             }
         }
-        Command::Jobs { status, limit, json } => {
+        Command::Jobs { action: Some(JobsAction::Enqueue { kind, integration, json }), .. } => {
+            let request = crate::jobs::JobRequest::parse(&kind, integration.map(Into::into))?;
+            let key = format!("cli:{}:{}", request.kind(), uuid::Uuid::new_v4());
+            let (job, _) = crate::jobs::enqueue(engine.store(), &request, key, now).await?;
+            emit(json.json, &job, || {
+                format!("Queued job {} ({}); `kushim serve` runs it.\n", job.id, job.kind)
+            })?;
+        }
+        Command::Jobs { action: None, status, limit, json } => {
             let store = engine.store();
             let depth = store.queue_depth().await?;
             let jobs = store.jobs(status.map(Into::into), limit.clamp(1, 10_000)).await?;

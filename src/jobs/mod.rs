@@ -120,6 +120,23 @@ impl JobRequest {
         }
     }
 
+    /// The request for a job kind by name (`collect`, …), with `integration` for collections.
+    pub fn parse(kind: &str, integration: Option<Integration>) -> Result<JobRequest, JobError> {
+        if integration.is_some() && JobKind::parse(kind).is_some_and(|k| k != JobKind::Collect) {
+            return Err(JobError::Request("only `collect` takes an integration".into()));
+        }
+        let json = match integration {
+            Some(integration) => {
+                serde_json::json!({"job": kind, "integration": integration.as_str()})
+            }
+            None => serde_json::json!({"job": kind}),
+        };
+        serde_json::from_value(json).map_err(|_| {
+            let kinds: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
+            JobError::Request(format!("unknown job {kind:?}; jobs are {}", kinds.join(", ")))
+        })
+    }
+
     /// The job to enqueue for this request, run from `run_at`, de-duplicated by `key`.
     pub fn to_job(&self, key: String, run_at: DateTime<Utc>) -> NewJob {
         NewJob {
@@ -172,6 +189,23 @@ pub enum JobError {
     Payload { job: i64, kind: String, detail: String },
     #[error("schedule {name:?}: {problem}")]
     Schedule { name: String, problem: String },
+    #[error("{0}")]
+    Request(String),
+}
+
+/// Queues `request` to run now, de-duplicated by `key`: what `/kushim collect`, buttons and
+/// `kushim jobs enqueue` call. Returns the job and whether this call created it.
+pub async fn enqueue(
+    store: &crate::store::Store,
+    request: &JobRequest,
+    key: impl Into<String>,
+    now: DateTime<Utc>,
+) -> Result<(Job, bool), JobError> {
+    let (job, created) = store.enqueue_job(&request.to_job(key.into(), now), now).await?;
+    if created {
+        tracing::info!(job = job.id, kind = %job.kind, key = %job.idempotency_key, "job queued");
+    }
+    Ok((job, created))
 }
 
 /// Exponential backoff with jitter between a failed run and its retry.

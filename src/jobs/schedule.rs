@@ -163,24 +163,13 @@ pub fn schedules(
 }
 
 fn request_for(job: &str, integration: Option<&str>) -> Result<JobRequest, String> {
-    let kind = super::JobKind::parse(job).ok_or_else(|| {
-        let kinds: Vec<&str> = super::JobKind::ALL.iter().map(|k| k.as_str()).collect();
-        format!("unknown job {job:?}; jobs are {}", kinds.join(", "))
-    })?;
     let integration = integration
         .map(|name| {
             Integration::parse(name)
                 .ok_or_else(|| format!("unknown integration {name:?}; use github, aws or okta"))
         })
         .transpose()?;
-    if integration.is_some() && kind != super::JobKind::Collect {
-        return Err("`integration` only applies to `job = \"collect\"`".into());
-    }
-    let json = match integration {
-        Some(integration) => serde_json::json!({"job": job, "integration": integration.as_str()}),
-        None => serde_json::json!({"job": job}),
-    };
-    serde_json::from_value(json).map_err(|e| e.to_string())
+    JobRequest::parse(job, integration).map_err(|e| e.to_string())
 }
 
 /// Turns schedule occurrences into jobs. Every replica runs one; they agree through the store.
@@ -382,7 +371,7 @@ mod tests {
         assert!(error(r#"x = { job = "evaluate" }"#).contains("set `cron`"));
         assert!(
             error(r#"x = { cron = "0 0 9 * * *", job = "digest", integration = "github" }"#)
-                .contains("only applies to")
+                .contains("only `collect` takes an integration")
         );
     }
 }
