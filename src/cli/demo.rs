@@ -14,11 +14,13 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::{Cli, Command, Painter, print, recorded_states, render, run_command};
 use crate::{
+    chat::reply,
     collection::{self, Progress},
     config::Config,
     controls::ControlState,
     engine::Engine,
     integrations::collect::RetryPolicy,
+    jobs,
     sandbox::{Sandbox, SandboxSize},
     store::{DatabaseUrl, Store},
     views,
@@ -57,6 +59,7 @@ pub async fn run(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
     let status = views::StatusView::new(engine.catalog(), &refresh, true);
     print(&format!("\n{}", render::status(&status, painter)));
     print(&failing_controls(&engine, &refresh).await?);
+    print(&in_slack(&engine, &refresh, now).await?);
 
     match keep {
         Some(path) => print(&format!(
@@ -115,6 +118,43 @@ async fn failing_controls(
         ));
     }
     Ok(out)
+}
+
+/// An alert and the daily digest as `kushim serve` would post them to subscribed channels.
+async fn in_slack(
+    engine: &Engine,
+    refresh: &crate::engine::Refresh,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let worst = engine
+        .catalog()
+        .controls()
+        .iter()
+        .zip(&refresh.assessments)
+        .filter(|(_, a)| a.state == ControlState::Failing)
+        .max_by(|(a, _), (b, _)| a.severity.cmp(&b.severity).then(b.id.cmp(&a.id)));
+    if let Some((control, _)) = worst
+        && let Some(transition) = engine.store().transitions_of(&control.id, 1).await?.first()
+    {
+        let alert = jobs::alerts::alert(control, transition, 1, chrono::TimeDelta::hours(1));
+        out.push_str(&format!(
+            "\nIn a channel subscribed to alerts (`/kushim subscribe #security alerts`), `kushim serve` posts:\n\n{}",
+            indent(&reply::plain_text(&alert))
+        ));
+    }
+    let inputs =
+        jobs::digest::gather(engine.store(), engine.catalog(), refresh, chrono_tz::UTC, now)
+            .await?;
+    out.push_str(&format!(
+        "\nAnd every weekday at 09:00 in a channel subscribed to the digest:\n\n{}",
+        indent(&reply::plain_text(&jobs::digest::digest(&inputs, now)))
+    ));
+    Ok(out)
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|line| format!("    {line}\n")).collect()
 }
 
 /// Reads commands from the terminal and runs them on the demo's database, like the CLI would.

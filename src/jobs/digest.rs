@@ -44,9 +44,9 @@ pub struct DigestInputs {
     /// Daily scores, oldest first, ending with today's; days before the first assessment are
     /// left out.
     pub trend: Vec<f64>,
-    /// `(control id, title, state, reason)` of controls that went bad in the last day and are
-    /// still bad.
-    pub newly_failing: Vec<(String, String, ControlState, String)>,
+    /// `(control id, title, state)` of controls that went bad in the last day and are still
+    /// bad (the alerts and `/kushim control` give the reasons; a digest stays short).
+    pub newly_failing: Vec<(String, String, ControlState)>,
     /// `(control id, title)` of controls fixed in the last day.
     pub fixed: Vec<(String, String)>,
     pub failed_collections: Vec<CollectionRunRecord>,
@@ -100,13 +100,7 @@ pub async fn gather(
             .iter()
             .any(|t| t.from_state.as_deref().and_then(ControlState::parse).is_some_and(is_bad));
         if went_bad && is_bad(state) {
-            let reason = refresh
-                .assessments
-                .iter()
-                .find(|a| a.control_id == control.id)
-                .map(|a| a.reason.clone())
-                .unwrap_or_default();
-            newly_failing.push((control.id.clone(), control.title.clone(), state, reason));
+            newly_failing.push((control.id.clone(), control.title.clone(), state));
         } else if was_bad && state.is_satisfied() {
             fixed.push((control.id.clone(), control.title.clone()));
         }
@@ -166,9 +160,7 @@ pub fn digest(inputs: &DigestInputs, now: DateTime<Utc>) -> Reply {
         inputs
             .newly_failing
             .iter()
-            .map(|(id, title, state, reason)| {
-                format!("• `{id}` {title} — *{}*: {}", state.as_str(), shorten(reason))
-            })
+            .map(|(id, title, state)| format!("• `{id}` {title} — *{}*", state.as_str()))
             .collect(),
     );
     said |= section(
@@ -205,17 +197,6 @@ pub fn digest(inputs: &DigestInputs, now: DateTime<Utc>) -> Reply {
     }
     blocks.push(Block::Context(text::digest_footer()));
     Reply { fallback: header, blocks }
-}
-
-/// Lines of a list stay short so eight of them fit a section and a phone screen.
-fn shorten(text: &str) -> String {
-    const LINE_TEXT: usize = 200;
-    if text.chars().count() <= LINE_TEXT {
-        return text.to_owned();
-    }
-    let mut short: String = text.chars().take(LINE_TEXT - 1).collect();
-    short.push('…');
-    short
 }
 
 /// Scores 0–100 as bars on an absolute scale, so a small change looks small.
@@ -301,7 +282,6 @@ mod tests {
                     format!("AC-{n:02}"),
                     "A control with a long title ".repeat(3),
                     ControlState::Failing,
-                    "x".repeat(400),
                 )
             })
             .collect();
