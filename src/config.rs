@@ -34,6 +34,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// `[schedules.NAME]`: changes to the default schedules, or new ones.
     pub schedules: std::collections::BTreeMap<String, ScheduleConfig>,
+    pub slack: Option<SlackConfig>,
 }
 
 /// `[github]`. Each setting may come from the environment instead (named beside it).
@@ -132,6 +133,63 @@ pub struct ScheduleConfig {
     pub integration: Option<String>,
     /// `false` turns a default schedule off.
     pub enabled: Option<bool>,
+}
+
+/// `[slack]`: how `kushim serve` talks to Slack. Secrets come from the environment (named beside
+/// each) or from a file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackConfig {
+    /// `http` (Slack posts to `kushim serve`'s public URL) or `socket` (Kushim connects out to
+    /// Slack over Socket Mode, for teams without a public URL; needs the app-level token).
+    #[serde(default)]
+    pub mode: SlackMode,
+    /// The Web API base URL (`SLACK_API_URL`); default `https://slack.com/api`.
+    pub api_url: Option<String>,
+    /// A file holding the signing secret; otherwise `SLACK_SIGNING_SECRET`.
+    pub signing_secret_file: Option<PathBuf>,
+    /// A file holding the bot token (`xoxb-…`); otherwise `SLACK_BOT_TOKEN`.
+    pub bot_token_file: Option<PathBuf>,
+    /// A file holding the app-level token (`xapp-…`, Socket Mode); otherwise `SLACK_APP_TOKEN`.
+    pub app_token_file: Option<PathBuf>,
+    /// Who may do what. Everyone else in the workspace is a viewer.
+    #[serde(default)]
+    pub roles: SlackRoles,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlackMode {
+    #[default]
+    Http,
+    Socket,
+}
+
+/// `[slack.roles]`: Slack user ids (`U0123ABCD`) and user-group handles (`@security`). Each role
+/// may do what the roles below it may: admin > approver > responder > viewer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackRoles {
+    #[serde(default)]
+    pub admins: Vec<String>,
+    #[serde(default)]
+    pub approvers: Vec<String>,
+    #[serde(default)]
+    pub responders: Vec<String>,
+}
+
+/// Slack's own Web API.
+pub const SLACK_API_URL: &str = "https://slack.com/api";
+
+/// Slack settings, resolved from `[slack]` and the environment.
+#[derive(Debug, Clone)]
+pub struct SlackSettings {
+    pub mode: SlackMode,
+    pub api_url: String,
+    pub signing_secret: Option<Secret>,
+    pub bot_token: Option<Secret>,
+    pub app_token: Option<Secret>,
+    pub roles: SlackRoles,
 }
 
 /// A secret value: never printed, logged or serialised. Only [`Secret::expose`] reveals it,
@@ -383,6 +441,27 @@ impl Config {
         Ok(Some(OktaSettings { org_url, auth }))
     }
 
+    /// Slack settings; every part is optional here, `kushim serve` says which it needs.
+    pub fn slack(&self, env: Env<'_>) -> Result<SlackSettings, ConfigError> {
+        let section = self.slack.clone().unwrap_or_default();
+        let secret = |file: &Option<PathBuf>, name: &str| match file {
+            Some(path) => Secret::from_file(path).map(Some),
+            None => Ok(env(name).map(|value| Secret::new(value.trim()))),
+        };
+        let api_url = section
+            .api_url
+            .or_else(|| env("SLACK_API_URL"))
+            .unwrap_or_else(|| SLACK_API_URL.to_owned());
+        Ok(SlackSettings {
+            mode: section.mode,
+            api_url: api_url.trim_end_matches('/').to_owned(),
+            signing_secret: secret(&section.signing_secret_file, "SLACK_SIGNING_SECRET")?,
+            bot_token: secret(&section.bot_token_file, "SLACK_BOT_TOKEN")?,
+            app_token: secret(&section.app_token_file, "SLACK_APP_TOKEN")?,
+            roles: section.roles,
+        })
+    }
+
     /// The database to use: `--database-url` / `DATABASE_URL` first, then the file, then
     /// `kushim.db`.
     pub fn database_url(
@@ -440,6 +519,24 @@ pub const EXAMPLE: &str = r#"# Kushim configuration. Every setting is optional; 
 # client_id = "0oa1example"                      # OKTA_CLIENT_ID
 # private_key_file = "/run/secrets/okta.pem"     # OKTA_PRIVATE_KEY_PATH
 # key_id = "kid-1"                               # OKTA_KEY_ID
+
+# Slack: `kushim serve` needs SLACK_SIGNING_SECRET (Basic Information) and SLACK_BOT_TOKEN
+# (OAuth & Permissions, xoxb-…). `kushim manifest slack --base-url https://YOUR-HOST` prints the app
+# manifest to create the app with.
+# [slack]
+# mode = "http"                                  # or "socket": no public URL, needs SLACK_APP_TOKEN (xapp-…)
+# api_url = "https://slack.com/api"              # SLACK_API_URL
+# signing_secret_file = "/run/secrets/slack-signing-secret"   # instead of SLACK_SIGNING_SECRET
+# bot_token_file = "/run/secrets/slack-bot-token"             # instead of SLACK_BOT_TOKEN
+# app_token_file = "/run/secrets/slack-app-token"             # instead of SLACK_APP_TOKEN
+#
+# Who may do what, by Slack user id or user-group handle. Everyone else may only look (viewer).
+# Responders collect, open tickets, snooze and request exceptions; approvers also decide
+# exceptions; admins also choose the channels Kushim posts to.
+# [slack.roles]
+# admins = ["U0123ADMIN"]
+# approvers = ["@security-leads"]
+# responders = ["@engineering"]
 
 [checks.aws]
 # key_max_age_days = 90          # active access keys older than this fail

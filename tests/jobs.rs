@@ -61,6 +61,8 @@ const STORIES: &[(&str, Story)] = stories![
     alerts_open_update_in_place_and_damp_flapping,
     the_runner_evaluates_alerts_and_sends_the_digest,
     concurrent_evaluations_record_each_change_once,
+    a_429_storm_from_slack_slows_the_outbox_and_everything_arrives_in_order,
+    a_slack_post_that_went_through_before_a_crash_is_found_by_its_metadata,
 ];
 
 fn main() {
@@ -799,5 +801,94 @@ async fn concurrent_evaluations_record_each_change_once(db: TestDb) -> TestDb {
     assert_eq!(changes, controls.len(), "a change recorded twice: {recorded:#?}");
     assert!(changes > 10);
     assert!(engine.store().verify().await.unwrap().intact());
+    db
+}
+
+// --- the outbox against the fake Slack, through the real Web API client --------------------
+
+async fn slack() -> (kushim::sandbox::slack::FakeSlack, kushim::chat::slack::SlackWebApi) {
+    let fake = kushim::sandbox::slack::start().await.expect("the fake Slack starts");
+    let token = kushim::config::Secret::new(kushim::sandbox::slack::server::BOT_TOKEN);
+    let api = kushim::chat::slack::SlackWebApi::new(&fake.api_url(), &token).expect("a client");
+    (fake, api)
+}
+
+async fn a_429_storm_from_slack_slows_the_outbox_and_everything_arrives_in_order(
+    db: TestDb,
+) -> TestDb {
+    let store = db.store().await;
+    let clock = ManualClock::new(t0());
+    let (fake, api) = slack().await;
+    let outbox = Dispatcher::new(store.clone(), api, "outbox", clock.clock());
+    let channels = ["C0ALERTS", "C0DIGEST", "C0SECURITY"];
+    for n in 0..5 {
+        for channel in channels {
+            let message =
+                text_message(channel, &format!("m{n}"), &format!("{channel} message {n}"));
+            store.enqueue_message(&message, t0()).await.unwrap();
+        }
+    }
+    // The storm: Slack answers the next six posts with 429 and Retry-After: 2.
+    fake.rate_limit("chat.postMessage", 2, 6);
+
+    let mut seconds = 0;
+    while store.undelivered_messages().await.unwrap() > 0 {
+        for delivery in outbox.deliver_due().await.unwrap() {
+            assert!(
+                matches!(delivery, Delivery::Posted { .. } | Delivery::Deferred { .. }),
+                "{delivery:?}"
+            );
+        }
+        clock.advance(TimeDelta::seconds(1));
+        seconds += 1;
+        assert!(seconds < 60, "the outbox never finished");
+    }
+    for channel in channels {
+        let texts: Vec<String> = fake
+            .messages_in(channel)
+            .iter()
+            .map(|m| m.body["text"].as_str().unwrap().to_owned())
+            .collect();
+        let expected: Vec<String> = (0..5).map(|n| format!("{channel} message {n}")).collect();
+        assert_eq!(texts, expected, "everything, once, in order");
+    }
+    let attempts =
+        fake.recorder.requests().iter().filter(|r| r.uri.contains("chat.postMessage")).count();
+    assert_eq!(attempts, 15 + 6, "each 429 cost one attempt, nothing else was repeated");
+    assert!(seconds >= 9, "slowed down by Retry-After: {seconds} s instead of 5");
+    db
+}
+
+async fn a_slack_post_that_went_through_before_a_crash_is_found_by_its_metadata(
+    db: TestDb,
+) -> TestDb {
+    let store = db.store().await;
+    let clock = ManualClock::new(t0());
+    let (fake, api) = slack().await;
+    store
+        .enqueue_message(&text_message("C0ALERTS", "AC-02", "AC-02 is failing"), t0())
+        .await
+        .unwrap();
+
+    // A replica claims the message, posts it, and dies before recording the post.
+    let claimed = store
+        .claim_next_message("dead-replica", t0(), TimeDelta::seconds(60))
+        .await
+        .unwrap()
+        .unwrap();
+    let body = MessageBody::from_json(&claimed.body).unwrap();
+    Messenger::post(&api, "C0ALERTS", &body, &claimed.dedupe_key()).await.unwrap();
+
+    clock.advance(TimeDelta::seconds(61));
+    let outbox = Dispatcher::new(store.clone(), api, "survivor", clock.clock());
+    let sent = outbox.deliver_due().await.unwrap();
+    assert!(matches!(&sent[..], [Delivery::Recovered { .. }]), "{sent:?}");
+    let messages = fake.messages_in("C0ALERTS");
+    assert_eq!(messages.len(), 1, "found through conversations.history, not posted again");
+    assert_eq!(messages[0].updates, 1, "brought up to date in place");
+    assert_eq!(
+        store.outbox_messages(None).await.unwrap()[0].message_id.as_deref(),
+        Some(messages[0].ts.as_str())
+    );
     db
 }

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use crate::{
-    chat::{commands::ControlsFilter, text},
+    chat::{actions::Action, commands::ControlsFilter, text},
     controls::ControlState,
     views::{ControlDetail, ControlLine, StatusView},
 };
@@ -26,6 +26,11 @@ pub const MAX_HEADER: usize = 150;
 /// Controls that need attention listed in `/kushim status`; the rest are counted.
 const ATTENTION_SHOWN: usize = 5;
 
+/// Block Kit: elements in one actions block.
+pub const MAX_BUTTONS: usize = 25;
+/// Block Kit: characters in a button's label.
+pub const MAX_BUTTON_LABEL: usize = 75;
+
 /// One piece of a reply. Texts are kept as written (unescaped) until [`Reply::to_slack`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
@@ -36,18 +41,40 @@ pub enum Block {
     },
     Context(String),
     Divider,
-    /// Buttons; each click reaches the server with its action id and value.
+    /// A row of buttons.
     Actions(Vec<Button>),
 }
 
-/// A button: `action_id` says what it does, `value` what it applies to (a control id).
-#[derive(Debug, Clone, PartialEq)]
+/// A button. Its value is a short reference to server-side state (a control id, an exception
+/// number, a page), never data the server trusts: every click is looked up and re-authorised.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Button {
     pub label: String,
-    pub action_id: String,
+    pub action: Action,
     pub value: String,
-    /// Slack's highlighted style for the one button most people want.
-    pub primary: bool,
+    pub style: ButtonStyle,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonStyle {
+    Default,
+    Primary,
+    Danger,
+}
+
+impl Button {
+    pub fn new(action: Action, value: impl Into<String>) -> Button {
+        Button {
+            label: text::button_label(action),
+            action,
+            value: value.into(),
+            style: ButtonStyle::Default,
+        }
+    }
+
+    pub fn styled(self, style: ButtonStyle) -> Button {
+        Button { style, ..self }
+    }
 }
 
 /// What the bot answers, shown only to the person who asked.
@@ -69,17 +96,65 @@ impl Reply {
 
     /// The ephemeral slash-command response body Slack expects, within Block Kit's limits.
     pub fn to_slack(&self) -> Value {
+        json!({
+            "response_type": "ephemeral",
+            "text": self.slack_fallback(),
+            "blocks": self.slack_blocks(),
+        })
+    }
+
+    /// The blocks as Block Kit JSON, at most [`MAX_BLOCKS`] of them: what does not fit is
+    /// counted in a closing context line.
+    pub fn slack_blocks(&self) -> Vec<Value> {
         let mut blocks: Vec<Value> = self.blocks.iter().map(render_block).collect();
         if blocks.len() > MAX_BLOCKS {
             let dropped = blocks.len() - (MAX_BLOCKS - 1);
             blocks.truncate(MAX_BLOCKS - 1);
             blocks.push(render_block(&Block::Context(text::and_more(dropped))));
         }
-        json!({
-            "response_type": "ephemeral",
-            "text": clip(&self.fallback, MAX_TEXT),
-            "blocks": blocks,
-        })
+        blocks
+    }
+
+    /// The message's `text`: what notifications and screen readers show.
+    pub fn slack_fallback(&self) -> String {
+        clip(&self.fallback, MAX_TEXT)
+    }
+
+    /// The reply as plain text, for the terminal (`kushim demo`) and for tests to read: headers
+    /// underlined, fields and list lines one per line, buttons in brackets.
+    pub fn to_plain_text(&self) -> String {
+        let mut out = String::new();
+        for block in &self.blocks {
+            match block {
+                Block::Header(text) => {
+                    out.push_str(text);
+                    out.push('\n');
+                    out.push_str(&"=".repeat(text.chars().count()));
+                    out.push('\n');
+                }
+                Block::Section { text, fields } => {
+                    out.push_str(text);
+                    out.push('\n');
+                    for field in fields {
+                        out.push_str("  ");
+                        out.push_str(&field.replace('\n', " "));
+                        out.push('\n');
+                    }
+                }
+                Block::Context(text) => {
+                    out.push_str(text);
+                    out.push('\n');
+                }
+                Block::Divider => out.push_str("---\n"),
+                Block::Actions(buttons) => {
+                    let labels: Vec<String> =
+                        buttons.iter().map(|b| format!("[{}]", b.label)).collect();
+                    out.push_str(&labels.join(" "));
+                    out.push('\n');
+                }
+            }
+        }
+        out
     }
 }
 
@@ -115,23 +190,29 @@ fn render_block(block: &Block) -> Value {
     }
 }
 
-/// Block Kit: elements in one actions block.
-pub const MAX_BUTTONS: usize = 25;
-/// Block Kit: characters in a button's label, and in its value.
-const MAX_BUTTON_LABEL: usize = 75;
-const MAX_BUTTON_VALUE: usize = 2000;
-
 fn render_button(button: &Button) -> Value {
     let mut element = json!({
         "type": "button",
-        "text": { "type": "plain_text", "text": clip(&button.label, MAX_BUTTON_LABEL) },
-        "action_id": button.action_id,
-        "value": button.value.chars().take(MAX_BUTTON_VALUE).collect::<String>(),
+        // Plain text is not mrkdwn: nothing to escape, only the length to keep.
+        "text": { "type": "plain_text", "text": clip_plain(&button.label, MAX_BUTTON_LABEL) },
+        "action_id": button.action.as_str(),
+        "value": button.value,
     });
-    if button.primary {
-        element["style"] = json!("primary");
+    match button.style {
+        ButtonStyle::Default => {}
+        ButtonStyle::Primary => element["style"] = json!("primary"),
+        ButtonStyle::Danger => element["style"] = json!("danger"),
     }
     element
+}
+
+fn clip_plain(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut kept: String = text.chars().take(max - 1).collect();
+    kept.push('…');
+    kept
 }
 
 /// Escapes the three characters Slack gives meaning to in message text.
@@ -285,43 +366,6 @@ pub fn control(detail: &ControlDetail) -> Reply {
 /// in "…and N more" (for messages built outside this module: alerts, digests).
 pub fn list_blocks(title: Option<String>, lines: &[String], max_sections: usize) -> Vec<Block> {
     list(title, lines, max_sections)
-}
-
-/// The reply as plain text for a terminal: Slack's `*bold*` markers kept (they read fine),
-/// headers underlined, buttons listed as `[Label]`.
-pub fn plain_text(reply: &Reply) -> String {
-    let mut out = String::new();
-    for block in &reply.blocks {
-        match block {
-            Block::Header(text) => {
-                out.push_str(text);
-                out.push('\n');
-                out.push_str(&"=".repeat(text.chars().count()));
-                out.push('\n');
-            }
-            Block::Section { text, fields } => {
-                out.push_str(text);
-                out.push('\n');
-                for field in fields {
-                    out.push_str("  ");
-                    out.push_str(&field.replace('\n', " "));
-                    out.push('\n');
-                }
-            }
-            Block::Context(text) => {
-                out.push_str(text);
-                out.push('\n');
-            }
-            Block::Divider => out.push_str("---\n"),
-            Block::Actions(buttons) => {
-                let labels: Vec<String> =
-                    buttons.iter().map(|b| format!("[{}]", b.label)).collect();
-                out.push_str(&labels.join(" "));
-                out.push('\n');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -8,9 +8,12 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    chat::commands::{
-        ArgumentKind, ArgumentSpec, CommandName, CommandSet, ControlsFilter, Group, ParseError,
-        Role,
+    chat::{
+        actions::Action,
+        commands::{
+            ArgumentKind, ArgumentSpec, CommandName, CommandSet, ControlsFilter, Group, ParseError,
+            Role,
+        },
     },
     checks::Finding,
     controls::{CheckSummary, ControlState},
@@ -392,12 +395,6 @@ pub fn alert_flapping(changes: usize, window_minutes: i64) -> String {
     )
 }
 
-/// The alert buttons' labels, in the order shown.
-pub const ALERT_BUTTON_TICKET: &str = "Open ticket";
-pub const ALERT_BUTTON_EXCEPTION: &str = "Request exception";
-pub const ALERT_BUTTON_SNOOZE: &str = "Snooze";
-pub const ALERT_BUTTON_RECHECK: &str = "Re-check";
-
 /// The header of a warning about an exception that runs out soon.
 pub fn exception_expiring_header(control_id: &str, title: &str) -> String {
     format!("{control_id} {title}: exception expires soon")
@@ -500,4 +497,18 @@ pub fn digest_quiet() -> String {
 /// Under every digest.
 pub fn digest_footer() -> String {
     "`/kushim status` for the full picture, `/kushim controls failing` for what to fix.".to_owned()
+}
+
+/// A button's label.
+pub fn button_label(action: Action) -> String {
+    match action {
+        Action::Ticket => "Create Jira ticket",
+        Action::RequestException => "Request exception",
+        Action::ApproveException => "Approve",
+        Action::RejectException => "Reject",
+        Action::Snooze => "Snooze 7 days",
+        Action::Recheck => "Re-check now",
+        Action::ShowMore => "Show more",
+    }
+    .to_owned()
 }

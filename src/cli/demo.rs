@@ -14,7 +14,6 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::{Cli, Command, Painter, print, recorded_states, render, run_command};
 use crate::{
-    chat::reply,
     collection::{self, Progress},
     config::Config,
     controls::ControlState,
@@ -140,7 +139,7 @@ async fn in_slack(
         let alert = jobs::alerts::alert(control, transition, 1, chrono::TimeDelta::hours(1));
         out.push_str(&format!(
             "\nIn a channel subscribed to alerts (`/kushim subscribe #security alerts`), `kushim serve` posts:\n\n{}",
-            indent(&reply::plain_text(&alert))
+            indent(&alert.to_plain_text())
         ));
     }
     let inputs =
@@ -148,7 +147,7 @@ async fn in_slack(
             .await?;
     out.push_str(&format!(
         "\nAnd every weekday at 09:00 in a channel subscribed to the digest:\n\n{}",
-        indent(&reply::plain_text(&jobs::digest::digest(&inputs, now)))
+        indent(&jobs::digest::digest(&inputs, now).to_plain_text())
     ));
     Ok(out)
 }

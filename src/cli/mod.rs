@@ -294,7 +294,14 @@ async fn serve(
     let targets = Targets::configured(&loaded.config, &config::process_env)?;
     let integrations = targets.integrations();
     let runner = crate::jobs::runner(&engine, &loaded.config, targets, clock.clone())?;
-    let background = crate::jobs::start(runner, &loaded.config, &integrations, clock)?;
+    let mut background = crate::jobs::start(runner, &loaded.config, &integrations, clock.clone())?;
+    let slack = loaded.config.slack(&config::process_env)?;
+    if let Some(token) = &slack.bot_token {
+        let api = crate::chat::slack::SlackWebApi::new(&slack.api_url, token)?;
+        let name = format!("{}/outbox", crate::jobs::process_name());
+        let outbox = crate::outbox::Dispatcher::new(engine.store().clone(), api, name, clock);
+        background.deliver(outbox, crate::jobs::background::OUTBOX_POLL);
+    }
     let stop = background.stop_handle();
     let shutdown = async move {
         signal.await;
@@ -306,6 +313,11 @@ async fn serve(
     // The bound address, not the asked one: `--listen 127.0.0.1:0` picks a free port.
     let bound = listener.local_addr().context("the listening address")?;
     eprintln!("Kushim is listening on http://{bound} (Slack slash commands at /slack/commands)");
+    if slack.bot_token.is_none() {
+        tracing::warn!(
+            "SLACK_BOT_TOKEN is not set: alerts and digests are queued but not sent until it is"
+        );
+    }
     let state =
         server::AppState::new(engine, config::Secret::new(secret.trim()), server::system_clock());
     let store = state.engine().store().clone();

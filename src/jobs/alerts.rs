@@ -13,7 +13,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::{
     catalog::{Catalog, Control},
     chat::{
-        reply::{Block, Button, Reply},
+        actions::Action,
+        reply::{Block, Button, ButtonStyle, Reply},
         text,
     },
     controls::ControlState,
@@ -77,17 +78,12 @@ pub fn alert(
             .push(Block::Context(text::alert_flapping(recent_changes, flap_window.num_minutes())));
     }
     if is_bad(state) {
-        let button = |label: &str, action_id: &str, primary: bool| Button {
-            label: label.to_owned(),
-            action_id: action_id.to_owned(),
-            value: control.id.clone(),
-            primary,
-        };
+        let id = control.id.clone();
         blocks.push(Block::Actions(vec![
-            button(text::ALERT_BUTTON_TICKET, "ticket", true),
-            button(text::ALERT_BUTTON_EXCEPTION, "request_exception", false),
-            button(text::ALERT_BUTTON_SNOOZE, "snooze", false),
-            button(text::ALERT_BUTTON_RECHECK, "recheck", false),
+            Button::new(Action::Ticket, id.clone()).styled(ButtonStyle::Primary),
+            Button::new(Action::RequestException, id.clone()),
+            Button::new(Action::Snooze, id.clone()),
+            Button::new(Action::Recheck, id),
         ]));
     }
     Reply { fallback: header, blocks }
@@ -324,7 +320,7 @@ mod tests {
             !fixed.blocks.iter().any(|b| matches!(b, Block::Actions(_))),
             "nothing to do once fixed"
         );
-        let plain = crate::chat::reply::plain_text(&fixed);
+        let plain = fixed.to_plain_text();
         assert!(plain.contains("*Fixed*: now *passing* (was failing)"), "{plain}");
     }
 
@@ -333,7 +329,7 @@ mod tests {
         let catalog = Catalog::builtin().unwrap();
         let control = catalog.control("AC-02").unwrap();
         let reply = alert(control, &transition(Some("passing"), "failing"), 4, TimeDelta::hours(1));
-        let plain = crate::chat::reply::plain_text(&reply);
+        let plain = reply.to_plain_text();
         assert!(plain.contains("Changed state 4 times in the last 60 minutes"), "{plain}");
     }
 }

@@ -263,7 +263,7 @@ mod tests {
     #[test]
     fn a_quiet_day_says_so_with_the_score_and_trend() {
         let now = DateTime::parse_from_rfc3339("2026-11-25T09:00:00Z").unwrap().with_timezone(&Utc);
-        let plain = crate::chat::reply::plain_text(&digest(&inputs(), now));
+        let plain = digest(&inputs(), now).to_plain_text();
         assert!(plain.starts_with("SOC 2 daily digest, Wed 25 Nov 2026\n"), "{plain}");
         assert!(
             plain.contains("Posture *72.5 / 100* (up 2.5 since yesterday)\n14 days: `▅▆▆▆`"),
@@ -296,7 +296,7 @@ mod tests {
                 assert!(text.chars().count() <= 3000);
             }
         }
-        let plain = crate::chat::reply::plain_text(&reply);
+        let plain = reply.to_plain_text();
         assert!(plain.contains("…and 52 more"), "{plain}");
         assert!(plain.contains("*Open remediation tickets*\n• KUSH-1"), "{plain}");
     }

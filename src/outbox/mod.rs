@@ -12,7 +12,10 @@
 //!   [`MAX_SEND_ATTEMPTS`]; a refusal (no such channel, not invited) is final.
 //!
 //! [`Dispatcher::deliver_due`] sends what is due at one instant and returns, so tests step it
-//! with a manual clock; [`Dispatcher::run`] loops until stopped.
+//! with a manual clock; [`Dispatcher::run`] loops until stopped. [`slack`] is the Slack
+//! messenger.
+
+pub mod slack;
 
 use std::{future::Future, time::Duration};
 
@@ -22,7 +25,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::{
-    chat::reply::{self, Reply},
+    chat::reply::Reply,
     jobs::Backoff,
     server::Clock,
     store::{OutboxMessage, Store, StoreError},
@@ -47,11 +50,10 @@ pub struct MessageBody {
 
 impl MessageBody {
     pub fn from_reply(reply: &Reply) -> MessageBody {
-        let slack = reply.to_slack();
         MessageBody {
-            text: slack["text"].as_str().unwrap_or_default().to_owned(),
-            blocks: slack["blocks"].clone(),
-            plain: reply::plain_text(reply),
+            text: reply.slack_fallback(),
+            blocks: serde_json::Value::Array(reply.slack_blocks()),
+            plain: reply.to_plain_text(),
         }
     }
 

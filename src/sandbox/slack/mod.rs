@@ -2,6 +2,14 @@
 //! builds `n` members from index-based patterns: one admin in 50 (every 200th an owner, the
 //! first the primary owner), a third of the admins without 2FA, bots, guests and deactivated
 //! members sprinkled in.
+//!
+//! [`server`] is a fake Slack Web API on 127.0.0.1 that the real client (slack-morphism) posts
+//! to: it records every call, keeps the messages it was sent so `chat.update` can change them,
+//! and can answer 429 with `Retry-After`.
+
+pub mod server;
+
+pub use server::{FakeSlack, PostedMessage, SlackCall, start};
 
 use crate::integrations::slack::{SlackSnapshot, SlackUser};
 

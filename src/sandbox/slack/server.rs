@@ -1,0 +1,479 @@
+//! A fake Slack Web API: `POST /api/<method>` with a JSON or form body (and `GET` with a query),
+//! `Authorization: Bearer <bot token>`, answering in Slack's envelope (`{"ok": true, …}` or
+//! `{"ok": false, "error": "…"}` with HTTP 200), 429 + `Retry-After` when a rate limit is
+//! injected, and `POST /respond/<id>` standing in for the `response_url`s Slack hands out.
+//!
+//! It keeps what a test asserts on: every call in order, the messages in each channel (with
+//! their `ts`, changed in place by `chat.update`), opened modals, published Home tabs.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, Query, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+use crate::sandbox::serve::{FakeServer, Fault, Recorder, with_faults};
+
+/// The bot token the fake accepts unless told otherwise.
+pub const BOT_TOKEN: &str = "xoxb-sandbox-kushim";
+/// The fake workspace.
+pub const TEAM_ID: &str = "T0SANDBOX";
+const BOT_USER_ID: &str = "UKUSHIMBOT";
+const BOT_ID: &str = "BKUSHIM";
+
+/// One Web API call (or `response_url` post) as the fake received it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlackCall {
+    /// `chat.postMessage`, …, or `response_url` for posts to a response URL.
+    pub method: String,
+    /// The JSON body, or the form / query fields as a JSON object. For `response_url` calls
+    /// the response id is in `"response_id"`.
+    pub body: Value,
+}
+
+impl SlackCall {
+    /// The fallback text and every text inside the blocks, joined by newlines: what a person
+    /// would read.
+    pub fn text(&self) -> String {
+        let mut texts = Vec::new();
+        if let Some(text) = self.body["text"].as_str() {
+            texts.push(text.to_owned());
+        }
+        collect_texts(&self.body["blocks"], &mut texts);
+        collect_texts(&self.body["view"]["blocks"], &mut texts);
+        texts.join("\n")
+    }
+
+    /// The `action_id`s of the buttons in the message or view.
+    pub fn buttons(&self) -> Vec<(String, String)> {
+        let mut buttons = Vec::new();
+        for blocks in [&self.body["blocks"], &self.body["view"]["blocks"]] {
+            for block in blocks.as_array().into_iter().flatten() {
+                for element in block["elements"].as_array().into_iter().flatten() {
+                    if element["type"] == "button" {
+                        buttons.push((
+                            element["action_id"].as_str().unwrap_or_default().to_owned(),
+                            element["value"].as_str().unwrap_or_default().to_owned(),
+                        ));
+                    }
+                }
+            }
+        }
+        buttons
+    }
+}
+
+fn collect_texts(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(text)) = map.get("text") {
+                out.push(text.clone());
+            }
+            for (key, child) in map {
+                if key != "text" || child.is_object() {
+                    collect_texts(child, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| collect_texts(item, out)),
+        _ => {}
+    }
+}
+
+/// A message as it now stands in a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostedMessage {
+    pub channel: String,
+    pub ts: String,
+    pub thread_ts: Option<String>,
+    /// The latest body (`chat.postMessage`, then each `chat.update`).
+    pub body: Value,
+    /// How many times `chat.update` changed it.
+    pub updates: usize,
+}
+
+#[derive(Debug, Default)]
+struct Workspace {
+    bot_token: String,
+    calls: Vec<SlackCall>,
+    messages: Vec<PostedMessage>,
+    next_ts: u64,
+    /// Channels that answer `channel_not_found`.
+    missing_channels: BTreeSet<String>,
+    /// handle → (group id, member ids).
+    user_groups: HashMap<String, (String, Vec<String>)>,
+}
+
+#[derive(Clone)]
+struct Shared {
+    workspace: Arc<Mutex<Workspace>>,
+    called: Arc<Notify>,
+}
+
+/// A running fake Slack. Dropping it stops the server.
+pub struct FakeSlack {
+    server: FakeServer,
+    pub recorder: Recorder,
+    shared: Shared,
+}
+
+/// Serves a fake Slack workspace on 127.0.0.1.
+pub async fn start() -> std::io::Result<FakeSlack> {
+    let recorder = Recorder::default();
+    let shared = Shared {
+        workspace: Arc::new(Mutex::new(Workspace {
+            bot_token: BOT_TOKEN.to_owned(),
+            next_ts: 1,
+            ..Workspace::default()
+        })),
+        called: Arc::new(Notify::new()),
+    };
+    let router = Router::new()
+        .route("/api/{method}", post(api_post).get(api_get))
+        .route("/respond/{id}", post(respond))
+        .with_state(shared.clone())
+        .layer(middleware::from_fn({
+            let recorder = recorder.clone();
+            move |request: Request, next: Next| {
+                with_faults(recorder.clone(), render_fault, request, next)
+            }
+        }));
+    let server = FakeServer::start(router).await?;
+    Ok(FakeSlack { server, recorder, shared })
+}
+
+impl FakeSlack {
+    /// The Web API base URL to configure (`SLACK_API_URL`): `http://127.0.0.1:PORT/api`.
+    pub fn api_url(&self) -> String {
+        format!("{}/api", self.server.url())
+    }
+
+    /// A `response_url` as Slack would put in a command or click.
+    pub fn response_url(&self, id: &str) -> String {
+        format!("{}/respond/{id}", self.server.url())
+    }
+
+    /// Every call so far, in order.
+    pub fn calls(&self) -> Vec<SlackCall> {
+        self.workspace().calls.clone()
+    }
+
+    /// The calls of one method, in order.
+    pub fn calls_to(&self, method: &str) -> Vec<SlackCall> {
+        self.calls().into_iter().filter(|call| call.method == method).collect()
+    }
+
+    /// The messages in `channel` as they now stand, oldest first.
+    pub fn messages_in(&self, channel: &str) -> Vec<PostedMessage> {
+        self.workspace().messages.iter().filter(|m| m.channel == channel).cloned().collect()
+    }
+
+    /// Waits until `method` has been called `count` times in all and returns those calls. Panics
+    /// after ten seconds with what was called instead: a test waits on an event, not a sleep.
+    pub async fn wait_for(&self, method: &str, count: usize) -> Vec<SlackCall> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let notified = self.shared.called.notified();
+            let calls = self.calls_to(method);
+            if calls.len() >= count {
+                return calls;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                let seen: Vec<String> = self.calls().into_iter().map(|c| c.method).collect();
+                panic!("waited 10 s for {count} × {method}; Slack saw {seen:?}");
+            }
+        }
+    }
+
+    /// Makes `chat.postMessage` and friends answer `channel_not_found` for `channel`.
+    pub fn remove_channel(&self, channel: &str) {
+        self.workspace().missing_channels.insert(channel.to_owned());
+    }
+
+    /// Adds a user group `@handle` with these members.
+    pub fn add_user_group(&self, handle: &str, members: &[&str]) {
+        let mut workspace = self.workspace();
+        let id = format!("S{:08}", workspace.user_groups.len() + 1);
+        workspace
+            .user_groups
+            .insert(handle.to_owned(), (id, members.iter().map(|m| m.to_string()).collect()));
+    }
+
+    /// The next `times` calls of `method` answer 429 with `Retry-After: seconds`.
+    pub fn rate_limit(&self, method: &str, retry_after_seconds: u64, times: u32) {
+        self.recorder.inject(
+            &format!("/api/{method}"),
+            Fault::RateLimited { retry_after_seconds },
+            Some(times),
+        );
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await;
+    }
+
+    fn workspace(&self) -> std::sync::MutexGuard<'_, Workspace> {
+        self.shared.workspace.lock().expect("fake Slack workspace")
+    }
+}
+
+fn render_fault(fault: &Fault) -> Option<Response> {
+    Some(match fault {
+        Fault::RateLimited { retry_after_seconds } => {
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                Json(json!({ "ok": false, "error": "ratelimited" })),
+            )
+                .into_response();
+            response.headers_mut().insert(
+                "retry-after",
+                HeaderValue::from_str(&retry_after_seconds.to_string()).expect("a number"),
+            );
+            response
+        }
+        Fault::ServerError(status) => StatusCode::from_u16(*status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response(),
+        Fault::Unauthorized => {
+            Json(json!({ "ok": false, "error": "invalid_auth" })).into_response()
+        }
+        Fault::Forbidden => Json(json!({ "ok": false, "error": "missing_scope" })).into_response(),
+        Fault::Malformed => (StatusCode::OK, "<html>maintenance</html>").into_response(),
+        Fault::Slow(_) => return None,
+    })
+}
+
+async fn api_post(
+    State(shared): State<Shared>,
+    Path(method): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let is_json = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let body = if is_json {
+        match serde_json::from_slice(&body) {
+            Ok(body) => body,
+            Err(_) => return Json(json!({ "ok": false, "error": "invalid_json" })).into_response(),
+        }
+    } else {
+        form_fields(url::form_urlencoded::parse(&body))
+    };
+    call(&shared, &method, &headers, body)
+}
+
+async fn api_get(
+    State(shared): State<Shared>,
+    Path(method): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    let body = form_fields(query.iter().map(|(k, v)| (k.as_str().into(), v.as_str().into())));
+    call(&shared, &method, &headers, body)
+}
+
+fn form_fields<'a>(
+    fields: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
+) -> Value {
+    Value::Object(fields.map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect())
+}
+
+async fn respond(State(shared): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
+    let Ok(mut body) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "invalid_payload").into_response();
+    };
+    body["response_id"] = json!(id);
+    record(&shared, SlackCall { method: "response_url".into(), body });
+    Json(json!({ "ok": true })).into_response()
+}
+
+fn record(shared: &Shared, call: SlackCall) {
+    shared.workspace.lock().expect("fake Slack workspace").calls.push(call);
+    shared.called.notify_waiters();
+}
+
+fn call(shared: &Shared, method: &str, headers: &HeaderMap, body: Value) -> Response {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let answer = {
+        let mut workspace = shared.workspace.lock().expect("fake Slack workspace");
+        if token != Some(workspace.bot_token.as_str()) {
+            let error = if token.is_none() { "not_authed" } else { "invalid_auth" };
+            return Json(json!({ "ok": false, "error": error })).into_response();
+        }
+        workspace.answer(method, &body)
+    };
+    record(shared, SlackCall { method: method.to_owned(), body });
+    Json(answer).into_response()
+}
+
+fn refused(error: &str) -> Value {
+    json!({ "ok": false, "error": error })
+}
+
+impl Workspace {
+    fn answer(&mut self, method: &str, body: &Value) -> Value {
+        let field = |name: &str| body[name].as_str().unwrap_or_default().to_owned();
+        match method {
+            "auth.test" => json!({
+                "ok": true, "url": "https://sandbox-acme.slack.com/", "team": "sandbox-acme",
+                "user": "kushim", "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID,
+            }),
+            "chat.postMessage" => {
+                let channel = field("channel");
+                if let Some(error) = self.channel_error(&channel) {
+                    return refused(error);
+                }
+                if body["text"].is_null() && body["blocks"].is_null() {
+                    return refused("no_text");
+                }
+                let ts = self.next_ts();
+                self.messages.push(PostedMessage {
+                    channel: channel.clone(),
+                    ts: ts.clone(),
+                    thread_ts: body["thread_ts"].as_str().map(str::to_owned),
+                    body: body.clone(),
+                    updates: 0,
+                });
+                json!({ "ok": true, "channel": channel, "ts": ts, "message": bot_message(body, &ts) })
+            }
+            "chat.update" => {
+                let (channel, ts) = (field("channel"), field("ts"));
+                if let Some(error) = self.channel_error(&channel) {
+                    return refused(error);
+                }
+                let Some(message) =
+                    self.messages.iter_mut().find(|m| m.channel == channel && m.ts == ts)
+                else {
+                    return refused("message_not_found");
+                };
+                message.body = body.clone();
+                message.updates += 1;
+                json!({
+                    "ok": true, "channel": channel, "ts": ts, "text": body["text"],
+                    "message": bot_message(body, &ts),
+                })
+            }
+            "conversations.history" => {
+                // Newest first, as Slack answers; metadata only when asked for.
+                let channel = field("channel");
+                if let Some(error) = self.channel_error(&channel) {
+                    return refused(error);
+                }
+                let with_metadata = field("include_all_metadata") == "true";
+                let messages: Vec<Value> = self
+                    .messages
+                    .iter()
+                    .rev()
+                    .filter(|m| m.channel == channel && m.thread_ts.is_none())
+                    .map(|m| {
+                        let mut message = bot_message(&m.body, &m.ts);
+                        if with_metadata && !m.body["metadata"].is_null() {
+                            message["metadata"] = m.body["metadata"].clone();
+                        }
+                        message
+                    })
+                    .collect();
+                json!({ "ok": true, "messages": messages, "has_more": false })
+            }
+            "chat.postEphemeral" => {
+                let channel = field("channel");
+                if let Some(error) = self.channel_error(&channel) {
+                    return refused(error);
+                }
+                if field("user").is_empty() {
+                    return refused("user_not_in_channel");
+                }
+                json!({ "ok": true, "message_ts": self.next_ts() })
+            }
+            "views.open" | "views.publish" => {
+                if method == "views.open" && field("trigger_id").is_empty() {
+                    return refused("invalid_trigger_id");
+                }
+                if method == "views.publish" && field("user_id").is_empty() {
+                    return refused("invalid_arguments");
+                }
+                let mut view = body["view"].clone();
+                if !view.is_object() {
+                    return refused("invalid_arguments");
+                }
+                let id = format!("V{:08}", self.next_ts);
+                self.next_ts += 1;
+                view["id"] = json!(id);
+                view["team_id"] = json!(TEAM_ID);
+                view["hash"] = json!(format!("{id}.hash"));
+                view["app_id"] = json!("AKUSHIM");
+                view["bot_id"] = json!(BOT_ID);
+                view["state"] = json!({ "values": {} });
+                json!({ "ok": true, "view": view })
+            }
+            "usergroups.list" => {
+                let groups: Vec<Value> = self
+                    .user_groups
+                    .iter()
+                    .map(|(handle, (id, members))| {
+                        json!({
+                            "id": id, "team_id": TEAM_ID, "is_usergroup": true,
+                            "name": handle, "description": "", "handle": handle,
+                            "is_external": false, "date_create": 1_700_000_000,
+                            "date_update": 1_700_000_000, "date_delete": 0,
+                            "auto_type": null, "created_by": "U00000001",
+                            "updated_by": "U00000001", "deleted_by": null,
+                            "prefs": { "channels": [], "groups": [] },
+                            "user_count": members.len(),
+                        })
+                    })
+                    .collect();
+                json!({ "ok": true, "usergroups": groups })
+            }
+            "usergroups.users.list" => {
+                let id = field("usergroup");
+                match self.user_groups.values().find(|(group_id, _)| *group_id == id) {
+                    Some((_, members)) => json!({ "ok": true, "users": members }),
+                    None => refused("no_such_subteam"),
+                }
+            }
+            _ => refused("unknown_method"),
+        }
+    }
+
+    fn channel_error(&self, channel: &str) -> Option<&'static str> {
+        if channel.is_empty() || self.missing_channels.contains(channel) {
+            Some("channel_not_found")
+        } else {
+            None
+        }
+    }
+
+    /// Slack's message timestamps: unique per channel, `seconds.micros`.
+    fn next_ts(&mut self) -> String {
+        let ts = format!("1750000000.{:06}", self.next_ts);
+        self.next_ts += 1;
+        ts
+    }
+}
+
+/// The `message` object Slack returns for a message the bot posted.
+fn bot_message(body: &Value, ts: &str) -> Value {
+    json!({
+        "type": "message", "subtype": "bot_message", "text": body["text"],
+        "blocks": body["blocks"], "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts,
+        "team": TEAM_ID,
+    })
+}
