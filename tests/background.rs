@@ -155,3 +155,79 @@ fn github_findings(dir: &Path, env: &[(&'static str, String)]) -> Vec<Value> {
         .cloned()
         .collect()
 }
+
+/// Runs SQL on the test's SQLite database, as someone with a sqlite3 shell would; returns the
+/// first column of the first row, if any.
+async fn sql(dir: &Path, statement: &str) -> Option<String> {
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}", dir.join("kushim.db").display());
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let row = sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
+        .fetch_optional(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    pool.close().await;
+    use sqlx::Row;
+    row.and_then(|row| row.try_get::<String, _>(0).ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_send_posts_the_digest_exactly_once_after_restart() {
+    use kushim::sandbox::slack;
+    let fake = slack::start().await.unwrap();
+    let env = vec![
+        ("SLACK_SIGNING_SECRET", "test-secret".to_owned()),
+        ("SLACK_BOT_TOKEN", slack::server::BOT_TOKEN.to_owned()),
+        ("SLACK_API_URL", fake.api_url()),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kushim.toml"), CONFIG).unwrap();
+    json(dir.path(), &env, &["jobs", "--json"]); // creates and migrates the database
+    // What `/kushim subscribe #digest digest` stores.
+    sql(
+        dir.path(),
+        "INSERT INTO subscriptions (channel, kind, created_at) VALUES ('C0DIGEST', 'digest', 0)",
+    )
+    .await;
+    json(dir.path(), &env, &["jobs", "enqueue", "digest", "--json"]);
+    // Slack takes two seconds to answer: the server is killed while its post is in flight.
+    fake.recorder.inject("/api/chat.postMessage", Fault::Slow(Duration::from_secs(2)), None);
+
+    let mut first = serve(dir.path(), &env);
+    wait_for("the digest post to reach Slack", Duration::from_secs(30), || {
+        fake.recorder.requests().iter().any(|r| r.uri.contains("chat.postMessage"))
+    })
+    .await;
+    signal(&first, libc::SIGKILL);
+    first.wait().unwrap();
+    assert_eq!(sql(dir.path(), "SELECT status FROM outbox").await.as_deref(), Some("sending"));
+
+    fake.recorder.clear_faults();
+    let second = serve(dir.path(), &env);
+    let mut delivered = false;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !delivered {
+        assert!(Instant::now() < deadline, "the digest was never delivered");
+        delivered =
+            sql(dir.path(), "SELECT status FROM outbox").await.as_deref() == Some("delivered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    signal(&second, libc::SIGTERM);
+    assert_eq!(second.wait_with_output().unwrap().status.code(), Some(0));
+
+    let messages = fake.messages_in("C0DIGEST");
+    assert_eq!(messages.len(), 1, "posted exactly once: {messages:#?}");
+    assert!(
+        !fake.calls_to("conversations.history").is_empty(),
+        "the restarted server looked for the interrupted post before posting"
+    );
+    assert!(messages[0].body["text"].as_str().unwrap().starts_with("SOC 2 daily digest"));
+    let ts = sql(dir.path(), "SELECT message_id FROM outbox").await;
+    assert_eq!(
+        ts.as_deref(),
+        Some(messages[0].ts.as_str()),
+        "the outbox knows the message it shows"
+    );
+    let verify = kushim(dir.path(), &env).args(["verify"]).output().unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+}

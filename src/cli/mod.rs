@@ -299,7 +299,8 @@ async fn serve(
     if let Some(token) = &slack.bot_token {
         let api = crate::chat::slack::SlackWebApi::new(&slack.api_url, token)?;
         let name = format!("{}/outbox", crate::jobs::process_name());
-        let outbox = crate::outbox::Dispatcher::new(engine.store().clone(), api, name, clock);
+        let outbox = crate::outbox::Dispatcher::new(engine.store().clone(), api, name, clock)
+            .with_lease(loaded.config.jobs.lease());
         background.deliver(outbox, crate::jobs::background::OUTBOX_POLL);
     }
     let stop = background.stop_handle();

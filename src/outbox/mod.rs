@@ -162,6 +162,12 @@ impl<M: Messenger> Dispatcher<M> {
         Dispatcher { store, messenger, name: name.into(), clock, lease: TimeDelta::seconds(60) }
     }
 
+    /// How long a claimed send may take before another sender treats it as interrupted
+    /// (default 60 s).
+    pub fn with_lease(self, lease: TimeDelta) -> Dispatcher<M> {
+        Dispatcher { lease, ..self }
+    }
+
     pub fn messenger(&self) -> &M {
         &self.messenger
     }
