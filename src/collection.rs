@@ -46,10 +46,15 @@ impl Targets {
 
     /// Only `integration` (for `--only`).
     pub fn only(self, integration: Integration) -> Targets {
+        self.retain(|candidate| candidate == integration)
+    }
+
+    /// The integrations `keep` accepts.
+    pub fn retain(self, keep: impl Fn(Integration) -> bool) -> Targets {
         Targets {
-            github: self.github.filter(|_| integration == Integration::GitHub),
-            aws: self.aws.filter(|_| integration == Integration::Aws),
-            okta: self.okta.filter(|_| integration == Integration::Okta),
+            github: self.github.filter(|_| keep(Integration::GitHub)),
+            aws: self.aws.filter(|_| keep(Integration::Aws)),
+            okta: self.okta.filter(|_| keep(Integration::Okta)),
         }
     }
 
@@ -166,6 +171,14 @@ pub async fn collect(
     }
     if let Some(run) = okta {
         reports.push(engine.ingest_collection(run).await?);
+    }
+    for report in &reports {
+        let integration = report.run.integration.clone();
+        let seconds = report.took.as_seconds_f64();
+        metrics::histogram!("kushim_collection_duration_seconds", "integration" => integration.clone(), "outcome" => report.run.outcome.clone())
+            .record(seconds);
+        metrics::counter!("kushim_api_calls_total", "integration" => integration)
+            .increment(report.run.api_calls.max(0) as u64);
     }
     Ok(reports)
 }

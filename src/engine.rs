@@ -290,6 +290,10 @@ impl Engine {
         for t in &transitions {
             tracing::info!(control = %t.control_id, from = t.from_state.as_deref().unwrap_or("-"), to = %t.to_state, "control changed state");
         }
+        for state in ControlState::ALL {
+            let count = assessments.iter().filter(|a| a.state == state).count();
+            metrics::gauge!("kushim_controls", "state" => state.as_str()).set(count as f64);
+        }
         Ok(Refresh { assessments, transitions, at: now })
     }
 

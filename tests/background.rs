@@ -76,9 +76,15 @@ fn serve(dir: &Path, env: &[(&'static str, String)]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("kushim serve starts");
+    // Warnings (no bot token) may come first; the address line says the server is up. The rest
+    // is drained so the server never blocks on a full pipe.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stderr.as_mut().unwrap()).read_line(&mut line).unwrap();
-    assert!(line.contains("listening"), "{line}");
+    while !line.contains("listening") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "kushim serve exited early");
+    }
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     child
 }
 

@@ -574,8 +574,12 @@ fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
         .spawn()
         .expect("kushim serve starts");
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // The address is announced once listening (after any warning about missing settings).
     let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
+    while !line.contains("is listening on") {
+        line.clear();
+        assert_ne!(stderr.read_line(&mut line).unwrap(), 0, "kushim serve exited early");
+    }
     let addr = line
         .split("http://")
         .nth(1)

@@ -47,6 +47,8 @@ const STORIES: &[(&str, Story)] = stories![
     migrations_apply_in_order_onto_a_database_holding_data,
     concurrent_writers_keep_one_unbroken_chain,
     a_collection_run_is_logged_with_its_api_calls,
+    two_approvers_clicking_at_once_record_one_decision,
+    a_retried_slack_event_is_seen_once_and_snoozes_expire,
 ];
 
 fn main() {
@@ -674,5 +676,62 @@ async fn a_collection_run_is_logged_with_its_api_calls(db: TestDb) -> TestDb {
 
     db.sql("UPDATE collection_runs SET api_calls = 1 WHERE seq = 1").await;
     assert_broken(engine.store(), "collection_runs", 1, "edited").await;
+    db
+}
+
+/// Two approvers press Approve and Reject at the same moment: one decision is recorded, the
+/// other is told who decided first.
+async fn two_approvers_clicking_at_once_record_one_decision(db: TestDb) -> TestDb {
+    let store = db.store().await;
+    let now = Utc::now();
+    let request = store
+        .request_exception(NewException {
+            control_id: "AC-02".into(),
+            reason: "vendor fix pending".into(),
+            compensating_control: None,
+            requested_by: "slack:U1".into(),
+            requested_at: now,
+            expires_at: now + TimeDelta::days(30),
+        })
+        .await
+        .unwrap();
+    let (approve, reject) = tokio::join!(
+        store.decide_exception(request.seq, ExceptionDecision::Approved, "slack:UA", now, ""),
+        store.decide_exception(request.seq, ExceptionDecision::Rejected, "slack:UB", now, ""),
+    );
+    let outcomes = [approve.is_ok(), reject.is_ok()];
+    assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{approve:?} {reject:?}");
+    let refused = approve.err().or(reject.err()).unwrap();
+    assert!(refused.to_string().contains("was already"), "{refused}");
+    let decided = store.exceptions().await.unwrap();
+    assert!(decided[0].decision.is_some());
+    assert!(store.verify().await.unwrap().intact());
+    store.close().await;
+    db
+}
+
+async fn a_retried_slack_event_is_seen_once_and_snoozes_expire(db: TestDb) -> TestDb {
+    let store = db.store().await;
+    let now = Utc::now();
+    assert!(store.first_sighting_of_event("Ev1", now).await.unwrap());
+    assert!(!store.first_sighting_of_event("Ev1", now).await.unwrap());
+    assert!(store.first_sighting_of_event("Ev2", now).await.unwrap());
+
+    let snooze = kushim::store::Snooze {
+        control_id: "AC-02".into(),
+        until: now + TimeDelta::days(7),
+        snoozed_by: "U1".into(),
+        snoozed_at: now,
+    };
+    store.snooze(&snooze).await.unwrap();
+    store
+        .snooze(&kushim::store::Snooze { snoozed_by: "U2".into(), ..snooze.clone() })
+        .await
+        .unwrap();
+    let active = store.active_snoozes(now).await.unwrap();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].snoozed_by, "U2", "the latest snooze wins");
+    assert!(store.active_snoozes(now + TimeDelta::days(8)).await.unwrap().is_empty());
+    store.close().await;
     db
 }

@@ -1,6 +1,8 @@
 //! Chat: how Kushim talks — commands, replies, platforms.
 //!
 //! - [`actions`] — the buttons on Kushim's messages and who may press them.
+//! - [`bot`] — what the bot does for a command, a click or a form, whatever the transport.
+//! - [`roles`] — who may do what, from `[slack.roles]`.
 //! - [`commands`] — the `/kushim` commands, defined once in `commands/*.toml`: the typed
 //!   [`commands::Command`], its parser, and structured parse errors.
 //! - [`text`] — every sentence a person reads in chat: help, and the answer to each parse error.
@@ -11,8 +13,10 @@
 //!   same command files (checked in under `manifest/`).
 
 pub mod actions;
+pub mod bot;
 pub mod commands;
 pub mod manifest;
 pub mod reply;
+pub mod roles;
 pub mod slack;
 pub mod text;

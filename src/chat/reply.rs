@@ -5,12 +5,19 @@
 //! Escaping happens here, once, on every text: Slack reads `<…>` as a mention or link and `&` as
 //! the start of an entity, so a typed `<!channel>` would otherwise ping a whole channel.
 
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use crate::{
-    chat::{actions::Action, commands::ControlsFilter, text},
+    chat::{
+        actions::Action,
+        bot::{self, COMPENSATING_BLOCK, EXCEPTION_FORM, EXPIRY_BLOCK, REASON_BLOCK},
+        commands::ControlsFilter,
+        text,
+    },
     controls::ControlState,
-    views::{ControlDetail, ControlLine, StatusView},
+    store::ExceptionRecord,
+    views::{CollectView, ControlDetail, ControlLine, StatusView},
 };
 
 /// Block Kit: blocks in one message.
@@ -123,6 +130,10 @@ impl Reply {
     /// The reply as plain text, for the terminal (`kushim demo`) and for tests to read: headers
     /// underlined, fields and list lines one per line, buttons in brackets.
     pub fn to_plain_text(&self) -> String {
+        plain(&self.plain_blocks())
+    }
+
+    fn plain_blocks(&self) -> String {
         let mut out = String::new();
         for block in &self.blocks {
             match block {
@@ -215,9 +226,19 @@ fn clip_plain(text: &str, max: usize) -> String {
     kept
 }
 
-/// Escapes the three characters Slack gives meaning to in message text.
+/// Escapes the three characters Slack gives meaning to in message text; the mentions written
+/// by [`text::mention_user`] (and only those) become Slack's `<@U123>`.
 pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace(text::MENTION_OPEN, "<@")
+        .replace(text::MENTION_CLOSE, ">")
+}
+
+/// Mentions as people read them in a terminal: `@U123`.
+fn plain(text: &str) -> String {
+    text.replace(text::MENTION_OPEN, "@").replace(text::MENTION_CLOSE, "")
 }
 
 /// The length Slack counts after escaping.
@@ -229,6 +250,7 @@ fn escaped_char_len(c: char) -> usize {
     match c {
         '&' => 5,
         '<' | '>' => 4,
+        text::MENTION_OPEN => 2,
         _ => 1,
     }
 }
@@ -324,15 +346,32 @@ pub fn status(view: &StatusView) -> Reply {
     Reply { fallback: header, blocks }
 }
 
-/// `/kushim controls …`: the matching controls, worst first within catalog order.
-pub fn controls(filter: &ControlsFilter, lines: &[ControlLine]) -> Reply {
+/// `/kushim controls …`: the matching controls, worst first within catalog order, `page` lines
+/// from `offset`, with "Show more" when more follow.
+pub fn controls_page(
+    filter: &ControlsFilter,
+    lines: &[ControlLine],
+    offset: usize,
+    page: usize,
+) -> Reply {
     let header = text::controls_header(filter, lines.len());
     let mut blocks = vec![Block::Header(header.clone())];
     if lines.is_empty() {
         blocks.push(Block::Section { text: text::no_controls(filter), fields: vec![] });
-    } else {
-        let texts: Vec<String> = lines.iter().map(text::control_line).collect();
-        blocks.extend(list(None, &texts, MAX_BLOCKS - 1));
+        return Reply { fallback: header, blocks };
+    }
+    let offset = offset.min(lines.len().saturating_sub(1));
+    let end = (offset + page).min(lines.len());
+    let texts: Vec<String> = lines[offset..end].iter().map(text::control_line).collect();
+    blocks.extend(list(None, &texts, MAX_BLOCKS - 3));
+    if offset > 0 || end < lines.len() {
+        blocks.push(Block::Context(text::page_position(offset + 1, end, lines.len())));
+    }
+    if end < lines.len() {
+        blocks.push(Block::Actions(vec![Button::new(
+            Action::ShowMore,
+            bot::page_value(filter, end),
+        )]));
     }
     Reply { fallback: header, blocks }
 }
@@ -359,6 +398,7 @@ pub fn control(detail: &ControlDetail) -> Reply {
         blocks
             .push(Block::Section { text: text::remediation(&detail.remediation), fields: vec![] });
     }
+    blocks.extend(control_buttons(&detail.id, detail.state));
     Reply { fallback: header, blocks }
 }
 
@@ -366,6 +406,246 @@ pub fn control(detail: &ControlDetail) -> Reply {
 /// in "…and N more" (for messages built outside this module: alerts, digests).
 pub fn list_blocks(title: Option<String>, lines: &[String], max_sections: usize) -> Vec<Block> {
     list(title, lines, max_sections)
+}
+
+/// What a person can do about a control in this state: everything for a failing one, a
+/// re-check for one whose evidence is missing, stale or errored, nothing otherwise.
+fn control_buttons(control_id: &str, state: ControlState) -> Option<Block> {
+    let buttons = match state {
+        ControlState::Failing => vec![
+            Button::new(Action::Ticket, control_id).styled(ButtonStyle::Primary),
+            Button::new(Action::RequestException, control_id),
+            Button::new(Action::Snooze, control_id),
+            Button::new(Action::Recheck, control_id),
+        ],
+        ControlState::Errored | ControlState::Stale | ControlState::NoEvidence => {
+            vec![Button::new(Action::Recheck, control_id), Button::new(Action::Snooze, control_id)]
+        }
+        _ => return None,
+    };
+    Some(Block::Actions(buttons))
+}
+
+/// A control in a few lines with its buttons: what an alert shows, and what a clicked message
+/// becomes, with `note` saying who did what.
+pub fn control_card(detail: &ControlDetail, note: Option<String>) -> Reply {
+    let header = text::control_header(detail);
+    let mut blocks = vec![Block::Section {
+        text: format!("*{header}*\n{}", text::control_state(detail)),
+        fields: vec![],
+    }];
+    if !detail.problems.is_empty() {
+        let mut lines: Vec<String> =
+            detail.problems.iter().take(3).map(text::problem_line).collect();
+        let hidden = detail.problems.len().saturating_sub(3) + detail.problems_not_shown;
+        if hidden > 0 {
+            lines.push(text::and_more(hidden));
+        }
+        blocks.extend(list(None, &lines, 1));
+    }
+    if let Some(note) = note {
+        blocks.push(Block::Context(note));
+    }
+    blocks.extend(control_buttons(&detail.id, detail.state));
+    Reply { fallback: header, blocks }
+}
+
+/// `/kushim evidence <ID>`: the collected records the control is judged on and the uploaded
+/// documents, with their hashes.
+pub fn evidence(detail: &ControlDetail) -> Reply {
+    let header = text::evidence_header(detail);
+    let mut blocks = vec![Block::Header(header.clone())];
+    if detail.evidence.is_empty() && detail.manual_evidence.is_empty() {
+        blocks.push(Block::Section { text: text::no_evidence_for(detail), fields: vec![] });
+    }
+    if !detail.evidence.is_empty() {
+        let lines: Vec<String> = detail.evidence.iter().map(text::evidence_line).collect();
+        blocks.extend(list(Some(text::automated_evidence_title()), &lines, 10));
+    }
+    if !detail.manual_evidence.is_empty() {
+        let lines: Vec<String> =
+            detail.manual_evidence.iter().map(text::manual_evidence_line).collect();
+        blocks.extend(list(Some(text::manual_evidence_title()), &lines, 10));
+    }
+    Reply { fallback: header, blocks }
+}
+
+/// `/kushim exceptions`: pending requests with Approve / Reject, those ending within a week,
+/// then the rest.
+pub fn exceptions(exceptions: &[ExceptionRecord], now: DateTime<Utc>) -> Reply {
+    let header = text::exceptions_header(exceptions.len());
+    let mut blocks = vec![Block::Header(header.clone())];
+    if exceptions.is_empty() {
+        blocks.push(Block::Section { text: text::no_exceptions(), fields: vec![] });
+        return Reply { fallback: header, blocks };
+    }
+    let pending: Vec<&ExceptionRecord> =
+        exceptions.iter().filter(|x| x.decision.is_none()).collect();
+    if !pending.is_empty() {
+        blocks.push(Block::Section { text: text::pending_title(), fields: vec![] });
+        // Two blocks per request; room is kept for the other lists.
+        for exception in pending.iter().take(15) {
+            blocks.push(Block::Section {
+                text: text::exception_line(exception, now),
+                fields: vec![],
+            });
+            blocks.push(decision_buttons(exception.seq));
+        }
+        if pending.len() > 15 {
+            blocks.push(Block::Context(text::and_more(pending.len() - 15)));
+        }
+    }
+    let expiring: Vec<String> = exceptions
+        .iter()
+        .filter(|x| x.is_active(now) && x.expires_at <= now + TimeDelta::days(7))
+        .map(|x| text::exception_line(x, now))
+        .collect();
+    if !expiring.is_empty() {
+        blocks.extend(list(Some(text::expiring_title()), &expiring, 2));
+    }
+    let decided: Vec<String> = exceptions
+        .iter()
+        .filter(|x| x.decision.is_some())
+        .map(|x| text::exception_line(x, now))
+        .collect();
+    if !decided.is_empty() {
+        blocks.extend(list(None, &decided, 5));
+    }
+    Reply { fallback: header, blocks }
+}
+
+fn decision_buttons(seq: i64) -> Block {
+    Block::Actions(vec![
+        Button::new(Action::ApproveException, seq.to_string()).styled(ButtonStyle::Primary),
+        Button::new(Action::RejectException, seq.to_string()).styled(ButtonStyle::Danger),
+    ])
+}
+
+/// An exception request as posted for approval; once decided, the buttons give way to who
+/// decided.
+pub fn exception_request(exception: &ExceptionRecord) -> Reply {
+    let header = text::exception_request_header(exception);
+    let mut blocks = vec![Block::Section {
+        text: format!("*{header}*\n{}", text::exception_request_body(exception)),
+        fields: vec![],
+    }];
+    match exception.decision {
+        None => blocks.push(decision_buttons(exception.seq)),
+        Some(_) => blocks.push(Block::Context(text::exception_decided(exception))),
+    }
+    Reply { fallback: header, blocks }
+}
+
+/// The exception-request modal (`views.open`). `metadata` comes back on submission.
+pub fn exception_form(control_id: &str, metadata: &str, today: NaiveDate) -> Value {
+    let plain = |text: String| json!({ "type": "plain_text", "text": text });
+    let default_end = today + TimeDelta::days(90);
+    json!({
+        "type": "modal",
+        "callback_id": EXCEPTION_FORM,
+        "private_metadata": metadata,
+        "title": plain(text::exception_form_title()),
+        "submit": plain(text::submit_label()),
+        "close": plain(text::cancel_label()),
+        "blocks": [
+            {
+                "type": "section",
+                "text": { "type": "mrkdwn", "text": escape(&text::exception_form_intro(control_id)) },
+            },
+            {
+                "type": "input", "block_id": REASON_BLOCK, "label": plain(text::reason_label()),
+                "element": {
+                    "type": "plain_text_input", "action_id": "value", "multiline": true,
+                    "max_length": 2000,
+                },
+            },
+            {
+                "type": "input", "block_id": EXPIRY_BLOCK, "label": plain(text::expiry_label()),
+                "element": {
+                    "type": "datepicker", "action_id": "value",
+                    "initial_date": default_end.format("%Y-%m-%d").to_string(),
+                },
+            },
+            {
+                "type": "input", "block_id": COMPENSATING_BLOCK, "optional": true,
+                "label": plain(text::compensating_label()),
+                "element": { "type": "plain_text_input", "action_id": "value", "max_length": 500 },
+            },
+        ],
+    })
+}
+
+/// A finished collection, as a follow-up to `/kushim collect`.
+pub fn collected(view: &CollectView) -> Reply {
+    let header = text::collected_header(view.score);
+    let runs: Vec<String> = view
+        .runs
+        .iter()
+        .map(|run| text::run_line(&run.integration, &run.outcome, run.api_calls, &run.detail))
+        .collect();
+    let mut blocks = vec![Block::Header(header.clone())];
+    blocks.extend(list(None, &runs, 2));
+    if view.changes.is_empty() {
+        blocks.push(Block::Context(text::no_changes()));
+    } else {
+        let changes: Vec<String> = view
+            .changes
+            .iter()
+            .map(|c| text::change_line(&c.control_id, c.from.as_deref().unwrap_or("new"), &c.to))
+            .collect();
+        blocks.extend(list(None, &changes, 5));
+    }
+    Reply { fallback: header, blocks }
+}
+
+/// The App Home tab (`views.publish`): the score, the controls needing attention with their
+/// buttons, and exception requests waiting or ending soon with theirs.
+pub fn home(status: &StatusView, exceptions: &[ExceptionRecord], now: DateTime<Utc>) -> Value {
+    let mut blocks = vec![
+        Block::Header(text::home_header()),
+        Block::Section {
+            text: format!(
+                "*{}*\n{}",
+                text::status_header(status.posture.overall.score),
+                text::status_summary(status.posture.overall.controls, status.evaluated_at)
+            ),
+            fields: vec![],
+        },
+        Block::Divider,
+    ];
+    if status.attention.is_empty() {
+        blocks.push(Block::Section { text: text::all_clear(), fields: vec![] });
+    } else {
+        blocks.push(Block::Section { text: text::attention_title(), fields: vec![] });
+    }
+    for line in status.attention.iter().take(10) {
+        blocks.push(Block::Section { text: text::control_line(line), fields: vec![] });
+        blocks.extend(control_buttons(&line.id, line.state));
+    }
+    if status.attention.len() > 10 {
+        blocks.push(Block::Context(text::and_more(status.attention.len() - 10)));
+    }
+    let soon = now + TimeDelta::days(7);
+    let waiting: Vec<&ExceptionRecord> = exceptions
+        .iter()
+        .filter(|x| x.decision.is_none() || (x.is_active(now) && x.expires_at <= soon))
+        .take(5)
+        .collect();
+    if !waiting.is_empty() {
+        blocks.push(Block::Divider);
+        for exception in waiting {
+            blocks.push(Block::Section {
+                text: text::exception_line(exception, now),
+                fields: vec![],
+            });
+            if exception.decision.is_none() {
+                blocks.push(decision_buttons(exception.seq));
+            }
+        }
+    }
+    blocks.push(Block::Context(text::home_hint()));
+    let reply = Reply { fallback: text::home_header(), blocks };
+    json!({ "type": "home", "blocks": reply.slack_blocks() })
 }
 
 #[cfg(test)]

@@ -17,7 +17,9 @@ use crate::{
     },
     checks::Finding,
     controls::{CheckSummary, ControlState},
-    views::{ControlDetail, ControlLine},
+    integrations::Integration,
+    store::{ExceptionDecision, ExceptionRecord, ManualEvidenceRecord},
+    views::{ControlDetail, ControlLine, EvidenceLine},
 };
 
 /// The app's name in Slack and Discord.
@@ -346,6 +348,323 @@ pub fn problem_line(finding: &Finding) -> String {
 /// How to fix a control.
 pub fn remediation(text: &str) -> String {
     format!("*Remediation*\n{text}")
+}
+
+/// Said to someone whose role does not allow a command or a button.
+pub fn not_allowed(needs: Role) -> String {
+    format!(
+        "Sorry, that needs the *{}* role. {} Ask a Kushim admin to add you under \
+         `[slack.roles]`.",
+        role_name(needs),
+        who_may_run(needs)
+    )
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Viewer => "viewer",
+        Role::Responder => "responder",
+        Role::Approver => "approver",
+        Role::Admin => "admin",
+    }
+}
+
+/// A button whose reference no longer resolves (a control renamed, an exception gone).
+pub fn stale_button() -> String {
+    "That button refers to something I no longer have. Run the command again for a fresh one."
+        .to_owned()
+}
+
+/// `/kushim except` answered while the form opens.
+pub fn exception_form_opening(control_id: &str) -> String {
+    format!("Opening the exception form for `{control_id}`…")
+}
+
+/// The form could not be opened (Slack's trigger expired, or Slack is unreachable).
+pub fn form_failed() -> String {
+    "I could not open the exception form. Please try again.".to_owned()
+}
+
+/// `/kushim collect` with nothing configured to collect from.
+pub fn nothing_to_collect(only: Option<Integration>) -> String {
+    match only {
+        Some(integration) => format!(
+            "{} is not configured here, so there is nothing to collect. `kushim doctor` on the \
+             server says what is missing.",
+            integration.display_name()
+        ),
+        None => "No integration is configured, so there is nothing to collect. `kushim doctor` \
+                 on the server says what is missing."
+            .to_owned(),
+    }
+}
+
+/// `/kushim collect` started.
+pub fn collecting(integrations: &[Integration]) -> String {
+    let names: Vec<&str> = integrations.iter().map(|i| i.display_name()).collect();
+    format!("Collecting evidence from {}… I will post the result here.", names.join(", "))
+}
+
+/// The header of a finished collection's report.
+pub fn collected_header(score: f64) -> String {
+    format!("Collection finished — posture {score:.1} / 100")
+}
+
+/// One integration's run in a collection report.
+pub fn run_line(integration: &str, outcome: &str, api_calls: i64, detail: &str) -> String {
+    if detail.is_empty() {
+        format!("• *{integration}*: {outcome} ({api_calls} API calls)")
+    } else {
+        format!("• *{integration}*: {outcome} ({api_calls} API calls) — {detail}")
+    }
+}
+
+/// One control whose state a collection changed.
+pub fn change_line(control_id: &str, from: &str, to: &str) -> String {
+    format!("• `{control_id}` {from} → *{to}*")
+}
+
+/// Said when a collection changed no control's state.
+pub fn no_changes() -> String {
+    "No control changed state.".to_owned()
+}
+
+/// The note on a control's card after a snooze.
+pub fn snoozed_by(user: &str, until: DateTime<Utc>) -> String {
+    format!("🔕 {} snoozed alerts until {}.", mention_user(user), until.format("%Y-%m-%d"))
+}
+
+/// Said when a re-check starts.
+pub fn rechecking(control_id: &str) -> String {
+    format!("Re-checking `{control_id}`: collecting its evidence again…")
+}
+
+/// The note on a control's card after a re-check.
+pub fn rechecked_by(user: &str, at: DateTime<Utc>) -> String {
+    format!("🔄 Re-checked by {} at {}.", mention_user(user), at.format("%Y-%m-%d %H:%M UTC"))
+}
+
+/// A ticket was asked for but Jira is not set up.
+pub fn jira_not_configured(control_id: &str) -> String {
+    format!(
+        "I cannot open a ticket for `{control_id}`: Jira is not configured. Set JIRA_URL, \
+         JIRA_EMAIL and JIRA_API_TOKEN (and `[jira] project`) on the server."
+    )
+}
+
+/// Someone tried to approve or reject their own exception request.
+pub fn cannot_decide_own_request() -> String {
+    "You asked for this exception, so someone else has to decide it.".to_owned()
+}
+
+/// A second decision on an already decided request.
+pub fn already_decided(decision: &str, by: &str) -> String {
+    format!("This request was already {decision} by {}.", mention(by))
+}
+
+/// `slack:U123` as a Slack mention, other actors as written.
+fn mention(actor: &str) -> String {
+    match actor.strip_prefix("slack:") {
+        Some(user) => mention_user(user),
+        None => actor.to_owned(),
+    }
+}
+
+/// Opens a mention of a user: the renderer turns it into Slack's `<@U123>` after escaping
+/// everything else, so only mentions written here ping anyone.
+pub const MENTION_OPEN: char = '\u{E000}';
+/// Closes a mention.
+pub const MENTION_CLOSE: char = '\u{E001}';
+
+/// A Slack user, mentioned. Only a well-formed user id is mentioned; anything else is shown as
+/// written (and escaped like all text).
+pub fn mention_user(user: &str) -> String {
+    if !user.is_empty() && user.chars().all(|c| c.is_ascii_alphanumeric()) {
+        format!("{MENTION_OPEN}{user}{MENTION_CLOSE}")
+    } else {
+        user.to_owned()
+    }
+}
+
+pub fn reason_required() -> String {
+    "Say why the risk is acceptable: your auditor will read this.".to_owned()
+}
+
+pub fn expiry_required() -> String {
+    "Pick the day the exception ends.".to_owned()
+}
+
+pub fn expiry_in_past() -> String {
+    "The end date must be in the future.".to_owned()
+}
+
+pub fn expiry_too_far() -> String {
+    "An exception can last at most a year; pick an earlier end date.".to_owned()
+}
+
+/// The exception form's title and labels.
+pub fn exception_form_title() -> String {
+    "Request exception".to_owned()
+}
+
+pub fn exception_form_intro(control_id: &str) -> String {
+    format!(
+        "Ask your approvers to accept the risk of `{control_id}` failing until a date. While \
+         an approved exception lasts, the control counts as *excepted* (half credit)."
+    )
+}
+
+pub fn reason_label() -> String {
+    "Reason".to_owned()
+}
+
+pub fn expiry_label() -> String {
+    "Ends on".to_owned()
+}
+
+pub fn compensating_label() -> String {
+    "Compensating control (optional)".to_owned()
+}
+
+pub fn submit_label() -> String {
+    "Request".to_owned()
+}
+
+pub fn cancel_label() -> String {
+    "Cancel".to_owned()
+}
+
+/// The header of an exception request posted for approval.
+pub fn exception_request_header(exception: &ExceptionRecord) -> String {
+    format!("Exception request #{} for {}", exception.seq, exception.control_id)
+}
+
+/// An exception request's facts.
+pub fn exception_request_body(exception: &ExceptionRecord) -> String {
+    let mut text = format!(
+        "{} asks to accept the risk until {}.\n*Reason*: {}",
+        mention(&exception.requested_by),
+        exception.expires_at.format("%Y-%m-%d"),
+        exception.reason
+    );
+    if let Some(compensating) = &exception.compensating_control {
+        text.push_str(&format!("\n*Compensating control*: {compensating}"));
+    }
+    text
+}
+
+/// Who decided an exception request, replacing its buttons.
+pub fn exception_decided(exception: &ExceptionRecord) -> String {
+    let by = exception.decided_by.as_deref().map(mention).unwrap_or_default();
+    let at = exception.decided_at.map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string());
+    match exception.decision {
+        Some(ExceptionDecision::Approved) => {
+            format!("✅ Approved by {by} at {}.", at.unwrap_or_default())
+        }
+        Some(ExceptionDecision::Rejected) => {
+            format!("❌ Rejected by {by} at {}.", at.unwrap_or_default())
+        }
+        Some(ExceptionDecision::Revoked) => {
+            format!("Revoked by {by} at {}.", at.unwrap_or_default())
+        }
+        None => "Waiting for an approver.".to_owned(),
+    }
+}
+
+/// One exception in `/kushim exceptions`.
+pub fn exception_line(exception: &ExceptionRecord, now: DateTime<Utc>) -> String {
+    let status = match exception.decision {
+        None => "pending".to_owned(),
+        Some(ExceptionDecision::Approved) if exception.expires_at <= now => "expired".to_owned(),
+        Some(decision) => decision.as_str().to_owned(),
+    };
+    format!(
+        "• #{} `{}` — *{status}*, until {}: {}",
+        exception.seq,
+        exception.control_id,
+        exception.expires_at.format("%Y-%m-%d"),
+        exception.reason
+    )
+}
+
+pub fn exceptions_header(count: usize) -> String {
+    format!("Risk exceptions ({count})")
+}
+
+pub fn no_exceptions() -> String {
+    "No exception has been requested. `/kushim except <ID>` asks for one.".to_owned()
+}
+
+pub fn pending_title() -> String {
+    "*Waiting for an approver*".to_owned()
+}
+
+pub fn expiring_title() -> String {
+    "*Active, ending within 7 days*".to_owned()
+}
+
+/// The `/kushim evidence <ID>` header.
+pub fn evidence_header(detail: &ControlDetail) -> String {
+    format!("Evidence for {} — {}", detail.id, detail.title)
+}
+
+pub fn automated_evidence_title() -> String {
+    "*Collected evidence* (hash-chained; `kushim verify` checks it)".to_owned()
+}
+
+/// One collected evidence record.
+pub fn evidence_line(line: &EvidenceLine) -> String {
+    format!(
+        "• #{} {} ({}) collected {}, describes {} — sha256 `{}`",
+        line.seq,
+        line.source,
+        line.kind,
+        line.collected_at.format("%Y-%m-%d %H:%M UTC"),
+        line.observed_at.format("%Y-%m-%d %H:%M UTC"),
+        &line.payload_sha256[..line.payload_sha256.len().min(16)]
+    )
+}
+
+pub fn manual_evidence_title() -> String {
+    "*Uploaded evidence*".to_owned()
+}
+
+/// One uploaded document.
+pub fn manual_evidence_line(record: &ManualEvidenceRecord) -> String {
+    format!(
+        "• `{}` by {} on {}, owner {}, due again {} — sha256 `{}`",
+        record.file_name,
+        mention(&record.submitted_by),
+        record.submitted_at.format("%Y-%m-%d"),
+        record.owner,
+        record.due_at.format("%Y-%m-%d"),
+        &record.content_sha256[..record.content_sha256.len().min(16)]
+    )
+}
+
+pub fn no_evidence_for(detail: &ControlDetail) -> String {
+    match detail.evidence_expected.as_deref() {
+        Some(expected) => format!(
+            "Nothing yet. Expected: {expected}. Upload it with `kushim evidence add {} FILE`.",
+            detail.id
+        ),
+        None => "Nothing collected yet: `/kushim collect` gathers it.".to_owned(),
+    }
+}
+
+/// The page position under a paged list.
+pub fn page_position(from: usize, to: usize, total: usize) -> String {
+    format!("Showing {from}–{to} of {total}.")
+}
+
+/// The App Home header.
+pub fn home_header() -> String {
+    "Kushim — SOC 2 posture".to_owned()
+}
+
+/// The App Home's closing hint.
+pub fn home_hint() -> String {
+    "`/kushim help` lists every command. Buttons act on the control beside them.".to_owned()
 }
 
 /// An enum's snake_case name as its serde form has it (`no_evidence`, `high`), so chat and

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::views;
 use crate::{
-    chat,
+    chat::{self, bot::Bot, roles::Roles, slack::SlackWebApi},
     checks::{self, Finding, Outcome},
     collection::{self, Progress, Targets},
     config::{self, Config},
@@ -270,39 +270,54 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     code
 }
 
-/// `kushim serve`: checks the signing secret first (a server that cannot verify Slack must not
+/// `kushim serve`: checks the Slack settings first (a server that cannot verify Slack must not
 /// start), then opens the store and serves until Ctrl-C or SIGTERM.
 async fn serve(
     config: Option<&Path>,
     database_url: Option<&str>,
     listen: std::net::SocketAddr,
 ) -> anyhow::Result<ExitCode> {
-    // Read from the environment only, never a flag: a flag's value shows in `ps` and shell history.
-    let secret = std::env::var("SLACK_SIGNING_SECRET").ok().filter(|s| !s.trim().is_empty());
-    let Some(secret) = secret else {
+    let loaded = Config::load(config)?;
+    // Secrets come from the environment or files, never a flag: a flag's value shows in `ps`
+    // and shell history.
+    let settings = loaded.config.slack(&config::process_env)?;
+    let Some(secret) = settings.signing_secret.clone() else {
         bail!(
             "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your Slack app's \
              Basic Information page into it, so Kushim can verify that requests come from Slack"
         );
     };
-    let loaded = Config::load(config)?;
+    let slack = match &settings.bot_token {
+        Some(token) => Some(SlackWebApi::new(&settings.api_url, token)?),
+        None => {
+            eprintln!(
+                "SLACK_BOT_TOKEN is not set: slash commands answer, but buttons, forms, the App \
+                 Home and mentions need the bot token (OAuth & Permissions, xoxb-…)."
+            );
+            None
+        }
+    };
+    let targets = Targets::configured(&loaded.config, &config::process_env)?;
     let url = loaded.config.database_url(database_url)?;
     let store = Store::open(&url).await?;
     let engine = Engine::new(store, &loaded.config)?;
-    let signal = server::shutdown_signal();
     let clock = server::system_clock();
-    let targets = Targets::configured(&loaded.config, &config::process_env)?;
     let integrations = targets.integrations();
-    let runner = crate::jobs::runner(&engine, &loaded.config, targets, clock.clone())?;
+    let runner = crate::jobs::runner(&engine, &loaded.config, targets.clone(), clock.clone())?;
     let mut background = crate::jobs::start(runner, &loaded.config, &integrations, clock.clone())?;
-    let slack = loaded.config.slack(&config::process_env)?;
-    if let Some(token) = &slack.bot_token {
-        let api = crate::chat::slack::SlackWebApi::new(&slack.api_url, token)?;
+    if let Some(api) = &slack {
         let name = format!("{}/outbox", crate::jobs::process_name());
-        let outbox = crate::outbox::Dispatcher::new(engine.store().clone(), api, name, clock)
-            .with_lease(loaded.config.jobs.lease());
+        let outbox = crate::outbox::Dispatcher::new(
+            engine.store().clone(),
+            api.clone(),
+            name,
+            clock.clone(),
+        )
+        .with_lease(loaded.config.jobs.lease());
         background.deliver(outbox, crate::jobs::background::OUTBOX_POLL);
     }
+    let bot = Bot::new(engine, slack, Roles::new(&settings.roles), targets, clock);
+    let signal = server::shutdown_signal();
     let stop = background.stop_handle();
     let shutdown = async move {
         signal.await;
@@ -313,19 +328,15 @@ async fn serve(
         .with_context(|| format!("cannot listen on {listen}"))?;
     // The bound address, not the asked one: `--listen 127.0.0.1:0` picks a free port.
     let bound = listener.local_addr().context("the listening address")?;
-    eprintln!("Kushim is listening on http://{bound} (Slack slash commands at /slack/commands)");
-    if slack.bot_token.is_none() {
-        tracing::warn!(
-            "SLACK_BOT_TOKEN is not set: alerts and digests are queued but not sent until it is"
-        );
-    }
-    let state =
-        server::AppState::new(engine, config::Secret::new(secret.trim()), server::system_clock());
-    let store = state.engine().store().clone();
+    eprintln!(
+        "Kushim is listening on http://{bound} (Slack: /slack/commands, /slack/interactions, \
+         /slack/events; /metrics, /healthz, /readyz)"
+    );
+    let state = server::AppState::new(bot.clone(), secret);
     server::serve(listener, state, shutdown).await.context("serving")?;
     // Running jobs finish, or are released for another replica after the grace period.
     background.stop().await;
-    store.close().await;
+    bot.engine().store().close().await;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -43,6 +43,17 @@ impl Integration {
         }
     }
 
+    /// The name people know the system by.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Integration::GitHub => "GitHub",
+            Integration::Aws => "AWS IAM",
+            Integration::Okta => "Okta",
+            Integration::Jira => "Jira",
+            Integration::Slack => "Slack",
+        }
+    }
+
     pub fn parse(name: &str) -> Option<Integration> {
         Integration::ALL.into_iter().find(|i| i.as_str() == name)
     }

@@ -3,33 +3,41 @@
 //! - `GET /healthz` — the process answers.
 //! - `GET /readyz` — the database answers and every migration is applied (503 with the reason
 //!   otherwise), so a load balancer only sends traffic to a server that can answer.
-//! - `POST /slack/commands` — slash commands, see [`slack`].
+//! - `GET /metrics` — Prometheus text format.
+//! - `POST /slack/commands`, `/slack/interactions`, `/slack/events` — see [`slack`].
 //!
 //! Every Slack route is verified (signature and timestamp) by [`slack::Verified`] before its body
-//! is parsed.
+//! is parsed. Every request runs in a span with its method, route and a request id, and its
+//! latency is measured by route and status.
 
 pub mod slack;
 
-use std::{future::Future, sync::Arc};
+use std::{
+    future::Future,
+    sync::{Arc, OnceLock},
+    time::Instant,
+};
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, State},
-    http::StatusCode,
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
+    http::{StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use chrono::{DateTime, Utc};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
+use tracing::Instrument;
 
-use crate::{config::Secret, engine::Engine};
+use crate::{chat::bot::Bot, config::Secret};
 
 /// Largest request body accepted. Slack's slash-command payloads are a few hundred bytes; the
 /// limit stops a flood of large bodies from being buffered for signature checks.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Where the server reads the time: the real clock in production, a pinned one in tests, so the
-/// signature's five-minute window and the controls' freshness can be tested.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+pub use crate::chat::bot::Clock;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -38,18 +46,17 @@ pub struct AppState {
 }
 
 struct Inner {
-    engine: Engine,
+    bot: Bot,
     signing_secret: Secret,
-    clock: Clock,
 }
 
 impl AppState {
-    pub fn new(engine: Engine, signing_secret: Secret, clock: Clock) -> AppState {
-        AppState { inner: Arc::new(Inner { engine, signing_secret, clock }) }
+    pub fn new(bot: Bot, signing_secret: Secret) -> AppState {
+        AppState { inner: Arc::new(Inner { bot, signing_secret }) }
     }
 
-    pub fn engine(&self) -> &Engine {
-        &self.inner.engine
+    pub fn bot(&self) -> &Bot {
+        &self.inner.bot
     }
 
     fn signing_secret(&self) -> &Secret {
@@ -57,7 +64,7 @@ impl AppState {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        (self.inner.clock)()
+        self.inner.bot.now()
     }
 }
 
@@ -68,16 +75,75 @@ pub fn system_clock() -> Clock {
 
 /// Every route, with the body limit applied.
 pub fn router(state: AppState) -> Router {
+    metrics_handle();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(prometheus))
         .route("/slack/commands", post(slack::commands))
+        .route("/slack/interactions", post(slack::interactions))
+        .route("/slack/events", post(slack::events))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(observe))
         .with_state(state)
 }
 
+/// The process's metrics registry, installed on first use (several servers in one test process
+/// share it).
+pub fn metrics_handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Suffix("duration_seconds".into()),
+                &[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0,
+                    120.0,
+                ],
+            )
+            .expect("the bucket list is not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
+        }
+        handle
+    })
+}
+
+async fn prometheus() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        metrics_handle().render(),
+    )
+        .into_response()
+}
+
+/// One span per request (method, route, request id) and its latency by route and status.
+async fn observe(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route = %route,
+        request_id = %uuid::Uuid::new_v4(),
+    );
+    let started = Instant::now();
+    let response = next.run(request).instrument(span).await;
+    metrics::histogram!(
+        "kushim_http_request_duration_seconds",
+        "route" => route,
+        "status" => response.status().as_u16().to_string(),
+    )
+    .record(started.elapsed().as_secs_f64());
+    response
+}
+
 async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
-    let store = state.engine().store();
+    let store = state.bot().engine().store();
     if let Err(error) = store.ping().await {
         tracing::warn!(%error, "readiness: the database does not answer");
         return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable".into());
@@ -104,7 +170,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let bot = state.bot().clone();
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    // Clicks and collections already acknowledged finish before the process exits.
+    bot.drain().await;
+    Ok(())
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM (what `docker stop` and Kubernetes send).

@@ -5,7 +5,7 @@
 //! five minutes is refused so a captured request cannot be replayed later. Anything that fails
 //! gets 401 and changes nothing.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use axum::{
     Json,
@@ -14,21 +14,26 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::json;
 use sha2::Sha256;
 use tracing::Instrument;
 
 use super::AppState;
 use crate::{
     chat::{
-        commands::{self, Command, ControlsFilter},
-        reply::{self, Reply},
+        actions::Action,
+        bot::{
+            Asker, Bot, COMPENSATING_BLOCK, Click, EXCEPTION_FORM, EXPIRY_BLOCK, ExceptionForm,
+            REASON_BLOCK, Surface,
+        },
+        reply::Reply,
+        slack::MessageRef,
         text,
     },
     config::Secret,
-    controls::ControlState,
-    views::{self, ControlDetail, ControlRecords, StatusView},
 };
 
 /// How far a request's timestamp may be from now, either way (Slack's recommendation).
@@ -53,6 +58,19 @@ pub enum SignatureError {
     Malformed,
     #[error("signature does not match")]
     Mismatch,
+}
+
+impl SignatureError {
+    /// A label for metrics.
+    pub fn kind(self) -> &'static str {
+        match self {
+            SignatureError::Missing => "missing",
+            SignatureError::BadTimestamp => "bad_timestamp",
+            SignatureError::Stale => "stale",
+            SignatureError::Malformed => "malformed",
+            SignatureError::Mismatch => "mismatch",
+        }
+    }
 }
 
 /// Checks Slack's v0 signature of `body` sent at `timestamp`, as seen at `now`.
@@ -106,6 +124,7 @@ fn signature_headers(headers: &HeaderMap) -> Option<(String, String)> {
 
 fn refuse(error: SignatureError) -> Response {
     tracing::warn!(reason = %error, "refused a Slack request");
+    metrics::counter!("kushim_signature_failures_total", "reason" => error.kind()).increment(1);
     (StatusCode::UNAUTHORIZED, "invalid Slack signature").into_response()
 }
 
@@ -124,24 +143,30 @@ pub struct SlashCommand {
     pub text: String,
     pub user_id: String,
     pub channel_id: String,
+    pub response_url: Option<String>,
+    pub trigger_id: Option<String>,
 }
 
-/// What was wrong with a slash command's body.
+/// What was wrong with a request's body.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormError {
     #[error("the body is not UTF-8")]
     NotUtf8,
     #[error("the form has no `{0}` field")]
     MissingField(&'static str),
+    #[error("the payload is not what Slack sends: {0}")]
+    BadPayload(String),
+}
+
+fn form_fields(body: &[u8]) -> Result<Vec<(String, String)>, FormError> {
+    std::str::from_utf8(body).map_err(|_| FormError::NotUtf8)?;
+    Ok(url::form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
 }
 
 impl SlashRequest {
     /// Reads Slack's `application/x-www-form-urlencoded` body.
     pub fn from_form(body: &[u8]) -> Result<SlashRequest, FormError> {
-        std::str::from_utf8(body).map_err(|_| FormError::NotUtf8)?;
-        let fields: Vec<(String, String)> = url::form_urlencoded::parse(body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+        let fields = form_fields(body)?;
         let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         if field("ssl_check").as_deref() == Some("1") {
             return Ok(SlashRequest::SslCheck);
@@ -152,6 +177,8 @@ impl SlashRequest {
             text: required("text")?,
             user_id: required("user_id")?,
             channel_id: field("channel_id").unwrap_or_default(),
+            response_url: field("response_url").filter(|url| !url.is_empty()),
+            trigger_id: field("trigger_id").filter(|id| !id.is_empty()),
         }))
     }
 }
@@ -169,8 +196,14 @@ pub async fn commands(State(state): State<AppState>, Verified(body): Verified) -
         user = %slash.user_id,
         channel = %slash.channel_id,
     );
+    let asker = Asker {
+        user: slash.user_id,
+        channel: slash.channel_id,
+        response_url: slash.response_url,
+        trigger_id: slash.trigger_id,
+    };
     let reply = async {
-        match tokio::time::timeout(ANSWER_WITHIN, answer(&state, &slash.text)).await {
+        match tokio::time::timeout(ANSWER_WITHIN, state.bot().command(&asker, &slash.text)).await {
             Ok(reply) => reply,
             Err(_) => {
                 tracing::warn!("the answer took longer than Slack waits");
@@ -183,82 +216,304 @@ pub async fn commands(State(state): State<AppState>, Verified(body): Verified) -
     Json(reply.to_slack()).into_response()
 }
 
-/// The reply to one command line. A person's mistake is an answer; an internal error is logged
-/// with its cause and answered generically.
-async fn answer(state: &AppState, line: &str) -> Reply {
-    let command = match commands::parse(line, state.engine().catalog()) {
-        Ok(command) => command,
-        Err(error) => return Reply::sentence(text::parse_error(&error)),
-    };
-    tracing::info!(name = command.name().as_str(), "answering");
-    match run(state, command).await {
-        Ok(reply) => reply,
-        Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "answering a command failed");
-            Reply::sentence(text::internal_error())
-        }
+/// An interaction payload: the fields Kushim reads, as Slack sends them. Unknown fields are
+/// ignored, so Slack adding fields never breaks a click.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Interaction {
+    BlockActions {
+        user: SlackUser,
+        #[serde(default)]
+        channel: Option<SlackChannel>,
+        #[serde(default)]
+        container: Option<Container>,
+        #[serde(default)]
+        response_url: Option<String>,
+        #[serde(default)]
+        trigger_id: Option<String>,
+        actions: Vec<ClickedAction>,
+    },
+    ViewSubmission {
+        user: SlackUser,
+        view: SubmittedView,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SlackUser {
+    pub id: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SlackChannel {
+    pub id: String,
+}
+
+/// Where the clicked button was.
+#[derive(Debug, Deserialize)]
+pub struct Container {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub message_ts: Option<String>,
+    #[serde(default)]
+    pub channel_id: Option<String>,
+    #[serde(default)]
+    pub is_ephemeral: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ClickedAction {
+    pub action_id: String,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SubmittedView {
+    #[serde(default)]
+    pub callback_id: String,
+    #[serde(default)]
+    pub private_metadata: String,
+    #[serde(default)]
+    pub state: ViewState,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ViewState {
+    /// block id → action id → the input's value.
+    #[serde(default)]
+    pub values: HashMap<String, HashMap<String, InputValue>>,
+}
+
+/// A form input's value: `value` for text inputs, `selected_date` for date pickers.
+#[derive(Debug, Default, Deserialize)]
+pub struct InputValue {
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub selected_date: Option<String>,
+}
+
+impl Interaction {
+    /// Reads the `payload` field of Slack's form body.
+    pub fn from_form(body: &[u8]) -> Result<Interaction, FormError> {
+        let fields = form_fields(body)?;
+        let payload = fields
+            .into_iter()
+            .find(|(k, _)| k == "payload")
+            .map(|(_, v)| v)
+            .ok_or(FormError::MissingField("payload"))?;
+        serde_json::from_str(&payload).map_err(|error| FormError::BadPayload(error.to_string()))
     }
 }
 
-async fn run(state: &AppState, command: Command) -> anyhow::Result<Reply> {
-    let engine = state.engine();
-    let now = state.now();
-    Ok(match command {
-        Command::Help { command } => Reply::sentence(text::help(command)),
-        Command::Status => {
-            let refresh = engine.refresh(now).await?;
-            let collected = !engine.store().latest_evidence().await?.is_empty();
-            reply::status(&StatusView::new(engine.catalog(), &refresh, collected))
+impl SubmittedView {
+    fn text(&self, block: &str) -> Option<String> {
+        self.state.values.get(block)?.values().find_map(|input| input.value.clone())
+    }
+
+    fn date(&self, block: &str) -> Option<NaiveDate> {
+        let value = self.state.values.get(block)?.values().find_map(|i| i.selected_date.clone())?;
+        NaiveDate::parse_from_str(&value, "%Y-%m-%d").ok()
+    }
+}
+
+/// `POST /slack/interactions`: button clicks are acknowledged at once and carried out in the
+/// background (the answer arrives by `chat.update` or `response_url`); a submitted form is
+/// validated before answering, so its errors show beside the fields.
+pub async fn interactions(State(state): State<AppState>, Verified(body): Verified) -> Response {
+    let interaction = match Interaction::from_form(&body) {
+        Ok(interaction) => interaction,
+        Err(error) => {
+            tracing::warn!(%error, "refused a malformed interaction");
+            return (StatusCode::BAD_REQUEST, error.to_string()).into_response();
         }
-        Command::Controls { filter } => {
-            let refresh = engine.refresh(now).await?;
-            let lines: Vec<_> = views::lines(engine.catalog(), &refresh)
-                .into_iter()
-                .filter(|line| match &filter {
-                    ControlsFilter::All => true,
-                    ControlsFilter::Failing => line.state == ControlState::Failing,
-                    ControlsFilter::Criterion(id) => {
-                        line.criteria.iter().any(|c| c.eq_ignore_ascii_case(id))
-                    }
-                })
-                .collect();
-            reply::controls(&filter, &lines)
-        }
-        Command::Control { id } => {
-            let control = engine.control(&id)?.clone();
-            let refresh = engine.refresh(now).await?;
-            let assessment = refresh
-                .assessments
-                .iter()
-                .find(|a| a.control_id == control.id)
-                .ok_or_else(|| anyhow::anyhow!("{} was not assessed", control.id))?;
-            let store = engine.store();
-            let records = ControlRecords {
-                findings: store.latest_findings().await?,
-                evidence: store.latest_evidence().await?,
-                manual_evidence: store.manual_evidence_of(&control.id).await?,
-                exceptions: store.exceptions().await?,
-                history: store.transitions_of(&control.id, 20).await?,
+    };
+    handle_interaction(state.bot(), interaction).await
+}
+
+/// Shared by HTTP and Socket Mode: the response body Slack expects for an interaction.
+pub async fn handle_interaction(bot: &Bot, interaction: Interaction) -> Response {
+    match interaction {
+        Interaction::BlockActions {
+            user,
+            channel,
+            container,
+            response_url,
+            trigger_id,
+            actions,
+        } => {
+            let Some(clicked) = actions.into_iter().next() else {
+                return (StatusCode::BAD_REQUEST, "no action").into_response();
             };
-            reply::control(&ControlDetail::new(
-                engine.catalog(),
-                &control,
-                assessment,
-                refresh.at,
-                records,
-            ))
+            let channel_id = channel
+                .map(|c| c.id)
+                .or_else(|| container.as_ref().and_then(|c| c.channel_id.clone()))
+                .unwrap_or_default();
+            let asker =
+                Asker { user: user.id, channel: channel_id.clone(), response_url, trigger_id };
+            let span = tracing::info_span!("click", action = %clicked.action_id, user = %asker.user, channel = %asker.channel);
+            let Some(action) = Action::from_id(&clicked.action_id) else {
+                // A button this version never made: nothing to do, and nothing is changed.
+                span.in_scope(|| tracing::warn!("unknown action_id"));
+                return StatusCode::OK.into_response();
+            };
+            let surface = match container {
+                Some(c) if c.kind == "view" => Surface::Home,
+                Some(c) if c.is_ephemeral => Surface::Ephemeral,
+                Some(Container { message_ts: Some(ts), .. }) if !channel_id.is_empty() => {
+                    Surface::Message(MessageRef { channel: channel_id, ts })
+                }
+                _ => Surface::Ephemeral,
+            };
+            let click = Click { asker, action, value: clicked.value.unwrap_or_default(), surface };
+            let bot = bot.clone();
+            bot.clone().spawn_tracked(async move { bot.click(click).await }.instrument(span));
+            StatusCode::OK.into_response()
         }
-        // Parsed and listed in help, but their handlers come in a later increment: say so plainly
-        // rather than pretend.
-        Command::Evidence { .. }
-        | Command::Collect { .. }
-        | Command::Ticket { .. }
-        | Command::Except { .. }
-        | Command::Exceptions
-        | Command::Digest
-        | Command::Subscribe { .. }
-        | Command::Unsubscribe { .. } => Reply::sentence(text::not_available(command.name())),
-    })
+        Interaction::ViewSubmission { user, view } if view.callback_id == EXCEPTION_FORM => {
+            let (control_id, channel) = view
+                .private_metadata
+                .split_once('|')
+                .map(|(control, channel)| (control.to_owned(), channel.to_owned()))
+                .unwrap_or_else(|| (view.private_metadata.clone(), String::new()));
+            let form = ExceptionForm {
+                control_id,
+                channel,
+                reason: view.text(REASON_BLOCK).unwrap_or_default(),
+                expires_on: view.date(EXPIRY_BLOCK),
+                compensating_control: view.text(COMPENSATING_BLOCK),
+            };
+            let asker = Asker { user: user.id, ..Asker::default() };
+            match bot.submit_exception(&asker, form).await {
+                // An empty 200 closes the modal.
+                Ok(()) => StatusCode::OK.into_response(),
+                Err(errors) => {
+                    Json(json!({ "response_action": "errors", "errors": errors })).into_response()
+                }
+            }
+        }
+        Interaction::ViewSubmission { .. } | Interaction::Other => StatusCode::OK.into_response(),
+    }
+}
+
+/// An Events API delivery: the fields Kushim reads.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventDelivery {
+    UrlVerification {
+        challenge: String,
+    },
+    EventCallback {
+        event_id: String,
+        event: Event,
+        #[serde(default)]
+        authorizations: Vec<Authorization>,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Authorization {
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub is_bot: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    AppMention {
+        user: String,
+        text: String,
+        channel: String,
+        ts: String,
+        #[serde(default)]
+        thread_ts: Option<String>,
+    },
+    AppHomeOpened {
+        user: String,
+        #[serde(default)]
+        tab: Option<String>,
+    },
+    #[serde(other)]
+    Other,
+}
+
+/// `POST /slack/events`: the Events API. Answered at once; the work happens in the background.
+/// Each event id is acted on once, however often Slack retries it.
+pub async fn events(State(state): State<AppState>, Verified(body): Verified) -> Response {
+    let delivery: EventDelivery = match serde_json::from_slice(&body) {
+        Ok(delivery) => delivery,
+        Err(error) => {
+            tracing::warn!(%error, "refused a malformed event");
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("the payload is not what Slack sends: {error}"),
+            )
+                .into_response();
+        }
+    };
+    handle_event(state.bot(), delivery).await
+}
+
+/// Shared by HTTP and Socket Mode.
+pub async fn handle_event(bot: &Bot, delivery: EventDelivery) -> Response {
+    match delivery {
+        EventDelivery::UrlVerification { challenge } => {
+            Json(json!({ "challenge": challenge })).into_response()
+        }
+        EventDelivery::EventCallback { event_id, event, authorizations } => {
+            let span = tracing::info_span!("event", event_id = %event_id);
+            match bot.engine().store().first_sighting_of_event(&event_id, bot.now()).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    span.in_scope(|| tracing::info!("a retried event, already handled"));
+                    return StatusCode::OK.into_response();
+                }
+                Err(error) => {
+                    // Not acknowledged, so Slack retries it later rather than it being lost.
+                    span.in_scope(|| tracing::error!(%error, "cannot record an event"));
+                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                }
+            }
+            let bot_user = authorizations
+                .iter()
+                .find(|a| a.is_bot)
+                .or(authorizations.first())
+                .and_then(|a| a.user_id.clone());
+            let worker = bot.clone();
+            match event {
+                Event::AppMention { user, text, channel, ts, thread_ts } => {
+                    let asker = Asker { user, channel, ..Asker::default() };
+                    let thread = thread_ts.unwrap_or(ts);
+                    let bot_user = bot_user.unwrap_or_default();
+                    bot.spawn_tracked(
+                        async move { worker.answer_mention(&asker, &text, &bot_user, &thread).await }
+                            .instrument(span),
+                    );
+                }
+                Event::AppHomeOpened { user, tab } if tab.as_deref() != Some("messages") => {
+                    bot.spawn_tracked(
+                        async move {
+                            if let Err(error) = worker.publish_home(&user).await {
+                                tracing::warn!(%error, "cannot publish the App Home");
+                            }
+                        }
+                        .instrument(span),
+                    );
+                }
+                Event::AppHomeOpened { .. } | Event::Other => {}
+            }
+            StatusCode::OK.into_response()
+        }
+        EventDelivery::Other => StatusCode::OK.into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -10,11 +10,13 @@
 //! - [`history`] — control-state transitions and the current-state projection.
 //! - [`people`] — manual evidence, risk exceptions and the audit log.
 //! - [`runs`] — collection runs and what collectors keep between runs.
+//! - [`chat`] — Slack events already acted on, snoozed alerts.
 //! - [`verify`] — recomputes every chain (`kushim verify`).
 //! - [`jobs`] — the durable job queue and the scheduler's marks (not chained: operational).
 //! - [`outbox`] — outgoing chat messages, channel pacing and subscriptions (operational too).
 
 pub mod chain;
+mod chat;
 mod history;
 mod jobs;
 mod ledger;
@@ -32,6 +34,7 @@ use sqlx::{
     migrate::Migrator,
 };
 
+pub use chat::Snooze;
 pub use history::{ControlStateRow, NewTransition, TransitionRecord};
 pub use jobs::{FailOutcome, Job, JobStatus, NewJob, QueueDepth};
 pub use ledger::{EvidenceRecord, NewEvidence};
@@ -83,6 +86,8 @@ pub enum StoreError {
     NotMigrated,
     #[error("{context}: {source}")]
     Query { context: &'static str, source: sqlx::Error },
+    #[error("exception #{exception} was already {decision} by {by}")]
+    AlreadyDecided { exception: i64, decision: String, by: String },
     #[error("stored data cannot be read ({context}): {detail}")]
     Corrupt { context: &'static str, detail: String },
 }

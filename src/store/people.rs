@@ -327,6 +327,26 @@ impl Store {
             decision_content(exception_seq, decision.as_str(), decided_by, decided_at, note);
         let mut tx = self.pool.begin().await.context("begin deciding an exception")?;
         let link = link_next(&mut tx, "exception_decisions", &content).await?;
+        // Claiming the chain position above locked the chain's head, so this check and the
+        // insert below cannot interleave with another decision: of two approvers clicking at
+        // once, the second learns the request was already decided.
+        if decision != ExceptionDecision::Revoked {
+            let earlier = sqlx::query(
+                "SELECT decision, decided_by FROM exception_decisions \
+                 WHERE exception_seq = $1 AND decision <> 'revoked' ORDER BY seq LIMIT 1",
+            )
+            .bind(exception_seq)
+            .fetch_optional(&mut *tx)
+            .await
+            .context("read an exception's decision")?;
+            if let Some(row) = earlier {
+                return Err(StoreError::AlreadyDecided {
+                    exception: exception_seq,
+                    decision: row.get(0),
+                    by: row.get(1),
+                });
+            }
+        }
         sqlx::query(
             "INSERT INTO exception_decisions (seq, exception_seq, decision, decided_by, decided_at, \
              note, prev_hash, record_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

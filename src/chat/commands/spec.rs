@@ -6,7 +6,7 @@ use std::{
     sync::LazyLock,
 };
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::CommandName;
 use crate::integrations::Integration;
@@ -20,7 +20,7 @@ const MAX_NAME: usize = 32;
 
 /// The least role that may run a command. Roles are ordered: each one may do what those before it
 /// may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reads the posture.

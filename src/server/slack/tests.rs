@@ -62,6 +62,11 @@ fn the_slash_command_form_is_read() {
             text: String::new(),
             user_id: "U2CERLKJA".into(),
             channel_id: "G8PSS9T3V".into(),
+            response_url: Some(
+                "https://hooks.slack.com/commands/T1DC2JH3J/397700885554/96rGlfmibIGlgcZRskXaIFfN"
+                    .into()
+            ),
+            trigger_id: Some("398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c".into()),
         })
     );
     let typed = SlashRequest::from_form(b"command=%2Fkushim&text=control+ac-01&user_id=U1");

@@ -1,0 +1,752 @@
+//! The bot: what Kushim does when someone types a command, clicks a button or submits a form,
+//! whichever transport brought it (Slack's HTTP endpoints or Socket Mode).
+//!
+//! Every handler runs in the same order: who is asking and may they (refuse politely, and audit
+//! the refusal), what exactly (look the reference up again: a button's value is never trusted),
+//! the change (store, audited), the answer. Anything slower than Slack's three seconds (a
+//! collection, a re-check) runs in the background and answers through `response_url` or by
+//! updating the message in place.
+
+use std::{collections::HashMap, sync::Arc};
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use serde_json::{Value, json};
+use tokio_util::task::TaskTracker;
+
+use crate::{
+    chat::{
+        actions::Action,
+        commands::{self, Command, ControlsFilter, ParseError, Role},
+        reply::{self, Reply},
+        roles::Roles,
+        slack::{MessageRef, SlackApiError, SlackWebApi},
+        text,
+    },
+    collection::{self, Progress, Targets},
+    controls::ControlState,
+    engine::{Engine, EngineError},
+    integrations::{Integration, collect::RetryPolicy},
+    store::{AuditEntry, ExceptionDecision, ExceptionRecord, NewException, Snooze, StoreError},
+    views::{self, CollectView, ControlDetail, ControlRecords, StatusView},
+};
+
+/// How long a snooze lasts.
+pub const SNOOZE_FOR: TimeDelta = TimeDelta::days(7);
+/// The longest an exception may be granted for.
+pub const MAX_EXCEPTION: TimeDelta = TimeDelta::days(365);
+/// The modal's `callback_id`.
+pub const EXCEPTION_FORM: &str = "exception_request";
+/// Lines per page of a long list; "Show more" brings the next.
+pub const PAGE: usize = 20;
+
+/// Where the time comes from: the real clock in production, a pinned one in tests.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Who is asking, and where the answer goes.
+#[derive(Debug, Clone, Default)]
+pub struct Asker {
+    /// The Slack user id.
+    pub user: String,
+    /// Where they asked; empty in the App Home.
+    pub channel: String,
+    /// Where a later answer goes (slash commands and clicks).
+    pub response_url: Option<String>,
+    /// Lets the bot open a modal for this request, within three seconds.
+    pub trigger_id: Option<String>,
+}
+
+/// The message a button was on.
+#[derive(Debug, Clone)]
+pub enum Surface {
+    /// A message in a channel: changed with `chat.update`.
+    Message(MessageRef),
+    /// An ephemeral message: changed through the click's `response_url`.
+    Ephemeral,
+    /// The App Home tab: republished.
+    Home,
+}
+
+/// A button click.
+#[derive(Debug, Clone)]
+pub struct Click {
+    pub asker: Asker,
+    pub action: Action,
+    pub value: String,
+    pub surface: Surface,
+}
+
+/// The exception form as submitted.
+#[derive(Debug, Clone, Default)]
+pub struct ExceptionForm {
+    pub control_id: String,
+    /// Where the request was made, for the approval message; empty means a direct message.
+    pub channel: String,
+    pub reason: String,
+    pub expires_on: Option<NaiveDate>,
+    pub compensating_control: Option<String>,
+}
+
+/// Field errors to show in the modal, by block id.
+pub type FormErrors = HashMap<&'static str, String>;
+
+/// The modal's block ids.
+pub const REASON_BLOCK: &str = "reason";
+pub const EXPIRY_BLOCK: &str = "expires_on";
+pub const COMPENSATING_BLOCK: &str = "compensating_control";
+
+#[derive(Clone)]
+pub struct Bot {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    slack: Option<SlackWebApi>,
+    roles: Roles,
+    clock: Clock,
+    targets: Targets,
+    background: TaskTracker,
+}
+
+impl Bot {
+    pub fn new(
+        engine: Engine,
+        slack: Option<SlackWebApi>,
+        roles: Roles,
+        targets: Targets,
+        clock: Clock,
+    ) -> Bot {
+        Bot {
+            inner: Arc::new(Inner {
+                engine,
+                slack,
+                roles,
+                clock,
+                targets,
+                background: TaskTracker::new(),
+            }),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.inner.clock)()
+    }
+
+    fn slack(&self) -> Option<&SlackWebApi> {
+        self.inner.slack.as_ref()
+    }
+
+    /// Waits for background work (collections, re-checks, follow-ups) to finish: on shutdown,
+    /// and in tests.
+    pub async fn drain(&self) {
+        self.inner.background.close();
+        self.inner.background.wait().await;
+        self.inner.background.reopen();
+    }
+
+    fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
+        let span = tracing::Span::current();
+        self.inner.background.spawn(tracing::Instrument::instrument(work, span));
+    }
+
+    /// Runs `work` in the background, counted by [`Bot::drain`]: how transports acknowledge
+    /// Slack at once and act after.
+    pub fn spawn_tracked(&self, work: impl Future<Output = ()> + Send + 'static) {
+        self.inner.background.spawn(work);
+    }
+
+    async fn role_of(&self, user: &str) -> Role {
+        self.inner.roles.role_of(user, self.slack()).await
+    }
+
+    async fn audit(&self, asker: &Asker, action: &str, target: &str, detail: Value) {
+        let entry = AuditEntry {
+            at: self.now(),
+            actor: format!("slack:{}", asker.user),
+            origin: "slack".into(),
+            action: action.into(),
+            target: target.into(),
+            detail,
+        };
+        // The action already happened (or was refused); a failed audit write is an operator's
+        // problem to see in the logs, not the person's to retry.
+        if let Err(error) = self.engine().store().audit(entry).await {
+            tracing::error!(%error, action, target, "cannot write the audit log");
+        }
+    }
+
+    // ----- commands -------------------------------------------------------------------------
+
+    /// The answer to `/kushim <line>` (or an `@Kushim <line>` mention), shown to the asker.
+    pub async fn command(&self, asker: &Asker, line: &str) -> Reply {
+        self.answer(asker, commands::parse(line, self.engine().catalog())).await
+    }
+
+    async fn answer(&self, asker: &Asker, parsed: Result<Command, ParseError>) -> Reply {
+        let command = match parsed {
+            Ok(command) => command,
+            Err(error) => return Reply::sentence(text::parse_error(&error)),
+        };
+        let name = command.name().as_str();
+        let role = self.role_of(&asker.user).await;
+        if role < command.role() {
+            self.audit(
+                asker,
+                "command.refused",
+                name,
+                json!({ "role": role, "needs": command.role() }),
+            )
+            .await;
+            metrics::counter!("kushim_commands_total", "command" => name, "outcome" => "refused")
+                .increment(1);
+            return Reply::sentence(text::not_allowed(command.role()));
+        }
+        tracing::info!(command = name, "answering");
+        match self.run(asker, command).await {
+            Ok(reply) => {
+                metrics::counter!("kushim_commands_total", "command" => name, "outcome" => "ok")
+                    .increment(1);
+                reply
+            }
+            Err(error) => {
+                metrics::counter!("kushim_commands_total", "command" => name, "outcome" => "error")
+                    .increment(1);
+                tracing::error!(error = format!("{error:#}"), "answering a command failed");
+                Reply::sentence(text::internal_error())
+            }
+        }
+    }
+
+    async fn run(&self, asker: &Asker, command: Command) -> anyhow::Result<Reply> {
+        let engine = self.engine();
+        let now = self.now();
+        Ok(match command {
+            Command::Help { command } => Reply::sentence(text::help(command)),
+            Command::Status => {
+                let refresh = engine.refresh(now).await?;
+                let collected = !engine.store().latest_evidence().await?.is_empty();
+                reply::status(&StatusView::new(engine.catalog(), &refresh, collected))
+            }
+            Command::Controls { filter } => self.controls_page(&filter, 0).await?,
+            Command::Control { id } => reply::control(&self.control_detail(&id).await?),
+            Command::Evidence { id } => reply::evidence(&self.control_detail(&id).await?),
+            Command::Exceptions => {
+                let exceptions = engine.store().exceptions().await?;
+                reply::exceptions(&exceptions, now)
+            }
+            Command::Collect { integration } => self.start_collection(asker, integration),
+            Command::Except { id } => {
+                let control = engine.control(&id)?.clone();
+                self.open_exception_form(asker, &control.id).await;
+                Reply::sentence(text::exception_form_opening(&control.id))
+            }
+            Command::Ticket { .. }
+            | Command::Digest
+            | Command::Subscribe { .. }
+            | Command::Unsubscribe { .. } => Reply::sentence(text::not_available(command.name())),
+        })
+    }
+
+    /// One page of `/kushim controls`, with "Show more" when there is another.
+    async fn controls_page(&self, filter: &ControlsFilter, offset: usize) -> anyhow::Result<Reply> {
+        let refresh = self.engine().refresh(self.now()).await?;
+        let lines: Vec<_> = views::lines(self.engine().catalog(), &refresh)
+            .into_iter()
+            .filter(|line| match filter {
+                ControlsFilter::All => true,
+                ControlsFilter::Failing => line.state == ControlState::Failing,
+                ControlsFilter::Criterion(id) => {
+                    line.criteria.iter().any(|c| c.eq_ignore_ascii_case(id))
+                }
+            })
+            .collect();
+        Ok(reply::controls_page(filter, &lines, offset, PAGE))
+    }
+
+    async fn control_detail(&self, id: &str) -> Result<ControlDetail, EngineError> {
+        let engine = self.engine();
+        let control = engine.control(id)?.clone();
+        let refresh = engine.refresh(self.now()).await?;
+        let assessment = refresh
+            .assessments
+            .iter()
+            .find(|a| a.control_id == control.id)
+            .ok_or_else(|| EngineError::Config(format!("{} was not assessed", control.id)))?;
+        let store = engine.store();
+        let records = ControlRecords {
+            findings: store.latest_findings().await?,
+            evidence: store.latest_evidence().await?,
+            manual_evidence: store.manual_evidence_of(&control.id).await?,
+            exceptions: store.exceptions().await?,
+            history: store.transitions_of(&control.id, 20).await?,
+        };
+        Ok(ControlDetail::new(engine.catalog(), &control, assessment, refresh.at, records))
+    }
+
+    /// `/kushim collect`: answers at once, collects in the background, reports through the
+    /// command's `response_url`.
+    fn start_collection(&self, asker: &Asker, only: Option<Integration>) -> Reply {
+        let targets = match only {
+            Some(integration) => self.inner.targets.clone().only(integration),
+            None => self.inner.targets.clone(),
+        };
+        let integrations = targets.integrations();
+        if integrations.is_empty() {
+            return Reply::sentence(text::nothing_to_collect(only));
+        }
+        let bot = self.clone();
+        let asker = asker.clone();
+        let started = integrations.clone();
+        self.spawn(async move {
+            let reply = match bot.collect_in_background(targets).await {
+                Ok(view) => reply::collected(&view),
+                Err(error) => {
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "a chat-started collection failed"
+                    );
+                    Reply::sentence(text::internal_error())
+                }
+            };
+            bot.audit(&asker, "collect", &integration_names(&started), json!({})).await;
+            bot.follow_up(&asker, &reply, false).await;
+        });
+        Reply::sentence(text::collecting(&integrations))
+    }
+
+    /// Collects on a blocking-pool thread that drives the future itself. The collectors'
+    /// stream combinators borrow across awaits in ways the compiler cannot prove `Send`, so
+    /// their future cannot be handed to `tokio::spawn`; `block_on` does not need it to be.
+    async fn collect_in_background(&self, targets: Targets) -> anyhow::Result<CollectView> {
+        let bot = self.clone();
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || runtime.block_on(bot.collect(&targets))).await?
+    }
+
+    async fn collect(&self, targets: &Targets) -> anyhow::Result<CollectView> {
+        let engine = self.engine();
+        let before: HashMap<String, String> = engine
+            .store()
+            .control_states()
+            .await?
+            .into_iter()
+            .map(|row| (row.control_id, row.state))
+            .collect();
+        let reports =
+            collection::collect(engine, targets, &RetryPolicy::default(), &Progress::silent())
+                .await?;
+        Ok(CollectView::new(engine.catalog(), &reports, &before))
+    }
+
+    /// Answers later through the request's `response_url` (ephemeral, or replacing the message
+    /// the button was on).
+    async fn follow_up(&self, asker: &Asker, reply: &Reply, replace_original: bool) {
+        let (Some(slack), Some(url)) = (self.slack(), asker.response_url.as_deref()) else {
+            tracing::warn!("no Slack client or response_url: a follow-up answer is dropped");
+            return;
+        };
+        if let Err(error) = slack.respond(url, reply, replace_original).await {
+            tracing::warn!(%error, "a follow-up answer did not reach Slack");
+        }
+    }
+
+    async fn open_exception_form(&self, asker: &Asker, control_id: &str) {
+        let (Some(slack), Some(trigger)) = (self.slack(), asker.trigger_id.as_deref()) else {
+            return;
+        };
+        let metadata = format!("{control_id}|{}", asker.channel);
+        let today = self.now().date_naive();
+        if let Err(error) =
+            slack.open_view(trigger, reply::exception_form(control_id, &metadata, today)).await
+        {
+            tracing::warn!(%error, "cannot open the exception form");
+            self.follow_up(asker, &Reply::sentence(text::form_failed()), false).await;
+        }
+    }
+
+    // ----- buttons --------------------------------------------------------------------------
+
+    /// Carries out a click, after checking the clicker's role now. Every click, carried out or
+    /// refused, is audited.
+    pub async fn click(&self, click: Click) {
+        let action = click.action.as_str();
+        let role = self.role_of(&click.asker.user).await;
+        if role < click.action.role() {
+            self.audit(
+                &click.asker,
+                &format!("action.{action}.refused"),
+                &click.value,
+                json!({ "role": role, "needs": click.action.role() }),
+            )
+            .await;
+            metrics::counter!("kushim_actions_total", "action" => action, "outcome" => "refused")
+                .increment(1);
+            self.tell(&click.asker, &Reply::sentence(text::not_allowed(click.action.role()))).await;
+            return;
+        }
+        let outcome = match self.carry_out(&click).await {
+            Ok(()) => "ok",
+            Err(error) => {
+                let sentence = match &error {
+                    ClickError::Engine(EngineError::UnknownControl { .. }) => text::stale_button(),
+                    ClickError::Person(sentence) => sentence.clone(),
+                    other => {
+                        tracing::error!(error = %other, action, "a click failed");
+                        text::internal_error()
+                    }
+                };
+                self.tell(&click.asker, &Reply::sentence(sentence)).await;
+                "error"
+            }
+        };
+        metrics::counter!("kushim_actions_total", "action" => action, "outcome" => outcome)
+            .increment(1);
+    }
+
+    async fn carry_out(&self, click: &Click) -> Result<(), ClickError> {
+        let asker = &click.asker;
+        let now = self.now();
+        match click.action {
+            Action::ShowMore => {
+                let (filter, offset) = parse_page(&click.value, self.engine())
+                    .ok_or_else(|| ClickError::Person(text::stale_button()))?;
+                let page = self.controls_page(&filter, offset).await.map_err(ClickError::Other)?;
+                self.follow_up(asker, &page, true).await;
+            }
+            Action::RequestException => {
+                let control = self.engine().control(&click.value)?.clone();
+                self.open_exception_form(asker, &control.id).await;
+            }
+            Action::Snooze => {
+                let control = self.engine().control(&click.value)?.clone();
+                let until = now + SNOOZE_FOR;
+                self.engine()
+                    .store()
+                    .snooze(&Snooze {
+                        control_id: control.id.clone(),
+                        until,
+                        snoozed_by: asker.user.clone(),
+                        snoozed_at: now,
+                    })
+                    .await?;
+                self.audit(asker, "action.snooze", &control.id, json!({ "until": until })).await;
+                let note = text::snoozed_by(&asker.user, until);
+                self.update_card(click, &control.id, note).await?;
+            }
+            Action::Recheck => {
+                let control = self.engine().control(&click.value)?.clone();
+                let targets = self.targets_for(&control.checks);
+                self.audit(asker, "action.recheck", &control.id, json!({})).await;
+                self.tell(asker, &Reply::sentence(text::rechecking(&control.id))).await;
+                let bot = self.clone();
+                let click = click.clone();
+                self.spawn(async move {
+                    if !targets.integrations().is_empty()
+                        && let Err(error) = bot.collect_in_background(targets).await
+                    {
+                        tracing::error!(
+                            error = format!("{error:#}"),
+                            "a re-check's collection failed"
+                        );
+                    }
+                    let note = text::rechecked_by(&click.asker.user, bot.now());
+                    if let Err(error) = bot.update_card(&click, &control.id, note).await {
+                        tracing::error!(%error, "cannot show a re-check's result");
+                    }
+                });
+            }
+            Action::Ticket => {
+                let control = self.engine().control(&click.value)?.clone();
+                return Err(ClickError::Person(text::jira_not_configured(&control.id)));
+            }
+            Action::ApproveException | Action::RejectException => {
+                let decision = if click.action == Action::ApproveException {
+                    ExceptionDecision::Approved
+                } else {
+                    ExceptionDecision::Rejected
+                };
+                self.decide(click, decision).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The integrations whose collection re-checks a control (its checks' sources) that are
+    /// configured here.
+    fn targets_for(&self, checks: &[String]) -> Targets {
+        let wanted: Vec<Integration> = checks
+            .iter()
+            .filter_map(|id| crate::checks::find(id))
+            .map(|check| check.judge.integration())
+            .collect();
+        self.inner.targets.clone().retain(|integration| wanted.contains(&integration))
+    }
+
+    async fn decide(&self, click: &Click, decision: ExceptionDecision) -> Result<(), ClickError> {
+        let asker = &click.asker;
+        let seq: i64 = click.value.parse().map_err(|_| ClickError::Person(text::stale_button()))?;
+        let exceptions = self.engine().store().exceptions().await?;
+        let exception = exceptions
+            .iter()
+            .find(|x| x.seq == seq)
+            .ok_or_else(|| ClickError::Person(text::stale_button()))?;
+        // Segregation of duties: whoever asked for the exception cannot grant it.
+        if exception.requested_by == actor_name(&asker.user) {
+            self.audit(
+                asker,
+                "exception.self_decision.refused",
+                &seq.to_string(),
+                json!({ "control": exception.control_id }),
+            )
+            .await;
+            return Err(ClickError::Person(text::cannot_decide_own_request()));
+        }
+        let now = self.now();
+        match self
+            .engine()
+            .store()
+            .decide_exception(seq, decision, &actor_name(&asker.user), now, "decided in Slack")
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::AlreadyDecided { decision, by, .. }) => {
+                return Err(ClickError::Person(text::already_decided(&decision, &by)));
+            }
+            Err(error) => return Err(error.into()),
+        }
+        self.audit(
+            asker,
+            &format!("exception.{}", decision.as_str()),
+            &exception.control_id,
+            json!({ "exception": seq }),
+        )
+        .await;
+        // The control's state changes (excepted, or not) right away, not at the next collection.
+        self.engine().refresh(now).await?;
+        let decided = ExceptionRecord {
+            decision: Some(decision),
+            decided_by: Some(actor_name(&asker.user)),
+            decided_at: Some(now),
+            ..exception.clone()
+        };
+        self.replace(click, &reply::exception_request(&decided)).await?;
+        Ok(())
+    }
+
+    /// Redraws the control's card where the button was, with a line saying who did what.
+    async fn update_card(
+        &self,
+        click: &Click,
+        control_id: &str,
+        note: String,
+    ) -> Result<(), ClickError> {
+        if matches!(click.surface, Surface::Home) {
+            return self.publish_home(&click.asker.user).await;
+        }
+        let detail = self.control_detail(control_id).await?;
+        self.replace(click, &reply::control_card(&detail, Some(note))).await
+    }
+
+    /// Replaces the message the button was on.
+    async fn replace(&self, click: &Click, reply: &Reply) -> Result<(), ClickError> {
+        match &click.surface {
+            Surface::Message(message) => {
+                let slack = self.slack().ok_or(ClickError::NoSlack)?;
+                slack.update_message(message, reply).await?;
+            }
+            Surface::Ephemeral => self.follow_up(&click.asker, reply, true).await,
+            Surface::Home => self.publish_home(&click.asker.user).await?,
+        }
+        Ok(())
+    }
+
+    /// Tells only the asker: through the `response_url` when there is one.
+    async fn tell(&self, asker: &Asker, reply: &Reply) {
+        if asker.response_url.is_some() {
+            self.follow_up(asker, reply, false).await;
+        } else if let Some(slack) = self.slack()
+            && !asker.channel.is_empty()
+            && let Err(error) = slack.post_ephemeral(&asker.channel, &asker.user, reply).await
+        {
+            tracing::warn!(%error, "cannot tell a person something ephemerally");
+        }
+    }
+
+    // ----- the exception form ---------------------------------------------------------------
+
+    /// Takes a submitted exception form: field errors to show in the modal, or the request
+    /// recorded and an approval message posted with Approve / Reject.
+    pub async fn submit_exception(
+        &self,
+        asker: &Asker,
+        form: ExceptionForm,
+    ) -> Result<(), FormErrors> {
+        let now = self.now();
+        let mut errors = FormErrors::new();
+        let reason = form.reason.trim().to_owned();
+        if reason.is_empty() {
+            errors.insert(REASON_BLOCK, text::reason_required());
+        }
+        let expires_at = match form.expires_on {
+            None => {
+                errors.insert(EXPIRY_BLOCK, text::expiry_required());
+                None
+            }
+            Some(day) => {
+                let at = day.and_hms_opt(23, 59, 59).map(|t| t.and_utc());
+                match at {
+                    Some(at) if at <= now => {
+                        errors.insert(EXPIRY_BLOCK, text::expiry_in_past());
+                        None
+                    }
+                    Some(at) if at > now + MAX_EXCEPTION => {
+                        errors.insert(EXPIRY_BLOCK, text::expiry_too_far());
+                        None
+                    }
+                    other => other,
+                }
+            }
+        };
+        let control = match self.engine().control(&form.control_id) {
+            Ok(control) => Some(control.clone()),
+            Err(_) => {
+                errors.insert(REASON_BLOCK, text::stale_button());
+                None
+            }
+        };
+        let role = self.role_of(&asker.user).await;
+        if role < Action::RequestException.role() {
+            errors.insert(REASON_BLOCK, text::not_allowed(Action::RequestException.role()));
+        }
+        let (Some(control), Some(expires_at), true) = (control, expires_at, errors.is_empty())
+        else {
+            return Err(errors);
+        };
+        let compensating =
+            form.compensating_control.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+        let recorded = self
+            .engine()
+            .store()
+            .request_exception(NewException {
+                control_id: control.id.clone(),
+                reason,
+                compensating_control: compensating,
+                requested_by: actor_name(&asker.user),
+                requested_at: now,
+                expires_at,
+            })
+            .await;
+        let exception = match recorded {
+            Ok(exception) => exception,
+            Err(error) => {
+                tracing::error!(%error, "cannot record an exception request");
+                return Err(FormErrors::from([(REASON_BLOCK, text::internal_error())]));
+            }
+        };
+        self.audit(
+            asker,
+            "exception.request",
+            &control.id,
+            json!({ "exception": exception.seq, "expires_at": expires_at }),
+        )
+        .await;
+        let bot = self.clone();
+        let channel = if form.channel.is_empty() { asker.user.clone() } else { form.channel };
+        self.spawn(async move {
+            let Some(slack) = bot.slack() else { return };
+            if let Err(error) =
+                slack.post_message(&channel, &reply::exception_request(&exception), None).await
+            {
+                tracing::warn!(%error, "cannot post an exception request for approval");
+            }
+        });
+        Ok(())
+    }
+
+    // ----- App Home -------------------------------------------------------------------------
+
+    /// Publishes the posture dashboard to `user`'s App Home tab.
+    pub async fn publish_home(&self, user: &str) -> Result<(), ClickError> {
+        let slack = self.slack().ok_or(ClickError::NoSlack)?;
+        let now = self.now();
+        let engine = self.engine();
+        let refresh = engine.refresh(now).await?;
+        let collected = !engine.store().latest_evidence().await?.is_empty();
+        let status = StatusView::new(engine.catalog(), &refresh, collected);
+        let exceptions = engine.store().exceptions().await?;
+        slack.publish_home(user, reply::home(&status, &exceptions, now)).await?;
+        Ok(())
+    }
+
+    /// Answers an `@Kushim …` mention in a thread under it, visible to the channel.
+    /// `bot_user_id` is the bot's own user id, so other mentions in the message are skipped.
+    pub async fn answer_mention(&self, asker: &Asker, text: &str, bot_user_id: &str, ts: &str) {
+        let Some(parsed) = commands::parse_mention(text, bot_user_id, self.engine().catalog())
+        else {
+            return;
+        };
+        let reply = self.answer(asker, parsed).await;
+        if let Some(slack) = self.slack()
+            && let Err(error) = slack.post_message(&asker.channel, &reply, Some(ts)).await
+        {
+            tracing::warn!(%error, "cannot answer a mention");
+        }
+    }
+}
+
+/// What went wrong carrying out a click.
+#[derive(Debug, thiserror::Error)]
+pub enum ClickError {
+    /// Something the person should read (and can act on).
+    #[error("{0}")]
+    Person(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Slack(#[from] SlackApiError),
+    #[error("Slack is not configured (SLACK_BOT_TOKEN)")]
+    NoSlack,
+    #[error("{0:#}")]
+    Other(anyhow::Error),
+}
+
+/// How a Slack user is named in the store.
+pub fn actor_name(user: &str) -> String {
+    format!("slack:{user}")
+}
+
+fn integration_names(integrations: &[Integration]) -> String {
+    integrations.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(",")
+}
+
+/// A "Show more" value: `controls:<filter>:<offset>`.
+pub fn page_value(filter: &ControlsFilter, offset: usize) -> String {
+    let filter = match filter {
+        ControlsFilter::All => "all".to_owned(),
+        ControlsFilter::Failing => "failing".to_owned(),
+        ControlsFilter::Criterion(id) => id.clone(),
+    };
+    format!("controls:{filter}:{offset}")
+}
+
+fn parse_page(value: &str, engine: &Engine) -> Option<(ControlsFilter, usize)> {
+    let rest = value.strip_prefix("controls:")?;
+    let (filter, offset) = rest.rsplit_once(':')?;
+    let offset = offset.parse().ok()?;
+    let filter = match filter {
+        "all" => ControlsFilter::All,
+        "failing" => ControlsFilter::Failing,
+        id => {
+            // Only criteria the catalog knows: the value is looked up, not trusted.
+            engine.catalog().criterion(id)?;
+            ControlsFilter::Criterion(id.to_owned())
+        }
+    };
+    Some((filter, offset))
+}
