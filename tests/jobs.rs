@@ -63,6 +63,7 @@ const STORIES: &[(&str, Story)] = stories![
     concurrent_evaluations_record_each_change_once,
     a_429_storm_from_slack_slows_the_outbox_and_everything_arrives_in_order,
     a_slack_post_that_went_through_before_a_crash_is_found_by_its_metadata,
+    a_snoozed_control_opens_no_alert_until_the_snooze_ends,
 ];
 
 fn main() {
@@ -890,5 +891,45 @@ async fn a_slack_post_that_went_through_before_a_crash_is_found_by_its_metadata(
         store.outbox_messages(None).await.unwrap()[0].message_id.as_deref(),
         Some(messages[0].ts.as_str())
     );
+    db
+}
+
+async fn a_snoozed_control_opens_no_alert_until_the_snooze_ends(db: TestDb) -> TestDb {
+    let engine = Engine::new(db.store().await, &Config::default()).unwrap();
+    let store = engine.store().clone();
+    store.subscribe("C-SEC", Subscription::Alerts, t0()).await.unwrap();
+    store
+        .snooze(&kushim::store::Snooze {
+            control_id: "AC-02".into(),
+            until: t0() + TimeDelta::days(7),
+            snoozed_by: "U0ALICE".into(),
+            snoozed_at: t0(),
+        })
+        .await
+        .unwrap();
+    let goes_bad = |at: DateTime<Utc>, from: &str, to: &str| NewTransition {
+        control_id: "AC-02".into(),
+        from_state: Some(from.into()),
+        to_state: to.into(),
+        at,
+        reason: to.into(),
+    };
+    store
+        .record_transitions(&[NewTransition { from_state: None, ..goes_bad(t0(), "", "passing") }])
+        .await
+        .unwrap();
+    let during = store.record_transitions(&[goes_bad(t0(), "passing", "failing")]).await.unwrap();
+    let queued = alerts::queue_alerts(&store, engine.catalog(), &during, TimeDelta::hours(1), t0())
+        .await
+        .unwrap();
+    assert_eq!(queued, 0, "snoozed");
+
+    let later = t0() + TimeDelta::days(8);
+    store.record_transitions(&[goes_bad(later, "failing", "passing")]).await.unwrap();
+    let after = store.record_transitions(&[goes_bad(later, "passing", "failing")]).await.unwrap();
+    let queued = alerts::queue_alerts(&store, engine.catalog(), &after, TimeDelta::hours(1), later)
+        .await
+        .unwrap();
+    assert_eq!(queued, 1, "the snooze has ended");
     db
 }

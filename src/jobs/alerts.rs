@@ -6,7 +6,7 @@
 //! is fixed, that same message is edited in place. Flapping is damped: a control that goes bad
 //! again within the flap window of its last alert edits that alert too, noting how often it
 //! changed, instead of posting again. A control's first assessment alerts nobody (the digest
-//! reports the starting point).
+//! reports the starting point), and a snoozed control opens no new alert until the snooze ends.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -102,11 +102,17 @@ pub async fn queue_alerts(
     if channels.is_empty() {
         return Ok(0);
     }
+    // A snoozed control posts nothing new; its existing alert is still kept up to date (an
+    // edit notifies nobody).
+    let snoozed: std::collections::HashSet<String> =
+        store.active_snoozes(now).await?.into_iter().map(|s| s.control_id).collect();
     let mut queued = 0;
     for transition in transitions {
         let action = action_for(transition);
         let Some(control) = catalog.control(&transition.control_id) else { continue };
-        if action == AlertAction::Ignore {
+        if action == AlertAction::Ignore
+            || (action == AlertAction::Open && snoozed.contains(&control.id))
+        {
             continue;
         }
         let recent_changes = store
