@@ -64,6 +64,7 @@ const STORIES: &[(&str, Story)] = stories![
     a_429_storm_from_slack_slows_the_outbox_and_everything_arrives_in_order,
     a_slack_post_that_went_through_before_a_crash_is_found_by_its_metadata,
     a_snoozed_control_opens_no_alert_until_the_snooze_ends,
+    a_job_that_gives_up_is_reported_to_the_alert_channels,
 ];
 
 fn main() {
@@ -931,5 +932,47 @@ async fn a_snoozed_control_opens_no_alert_until_the_snooze_ends(db: TestDb) -> T
         .await
         .unwrap();
     assert_eq!(queued, 1, "the snooze has ended");
+    db
+}
+
+async fn a_job_that_gives_up_is_reported_to_the_alert_channels(db: TestDb) -> TestDb {
+    let engine = Engine::new(db.store().await, &Config::default()).unwrap();
+    let store = engine.store().clone();
+    store.subscribe("C-SEC", Subscription::Alerts, t0()).await.unwrap();
+    let clock = ManualClock::new(t0());
+    let runner = Runner::new(
+        engine.clone(),
+        Targets::default(),
+        clock.clock(),
+        chrono_tz::UTC,
+        TimeDelta::hours(1),
+    );
+    let worker = Worker::new(store.clone(), "w", runner, clock.clock(), WorkerSettings::default());
+    // GitHub is not configured on this server: every attempt fails the same way.
+    let github =
+        JobRequest::Collect { integration: Some(kushim::integrations::Integration::GitHub) };
+    store.enqueue_job(&github.to_job("chat:collect:1".into(), t0()), t0()).await.unwrap();
+    loop {
+        match worker.run_once().await.unwrap() {
+            Some(Ran::Retry { at, .. }) => clock.set(at),
+            Some(Ran::Dead { job, error }) => {
+                assert_eq!(job.attempts, 5);
+                assert_eq!(error, "github is not configured on this server");
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let messages = store.outbox_messages(Some("C-SEC")).await.unwrap();
+    assert_eq!(messages.len(), 1);
+    let body = MessageBody::from_json(&messages[0].body).unwrap();
+    assert!(body.plain.starts_with("Background job failed: collect"), "{}", body.plain);
+    assert!(
+        body.plain.contains(
+            "failed 5 times and will not be retried. Last error: github is not configured"
+        ),
+        "{}",
+        body.plain
+    );
     db
 }

@@ -813,6 +813,19 @@ pub fn digest_quiet() -> String {
     "Nothing changed since yesterday and nothing is due this week.".to_owned()
 }
 
+/// The header of the message about a job that gave up.
+pub fn dead_job_header(kind: &str) -> String {
+    format!("Background job failed: {kind}")
+}
+
+/// What failed, how often, and where to look.
+pub fn dead_job(id: i64, attempts: i64, error: &str) -> String {
+    format!(
+        "Job {id} failed {attempts} times and will not be retried. Last error: {error}\n\
+         `kushim jobs --status dead` lists failed jobs; `kushim jobs enqueue` runs one again."
+    )
+}
+
 /// Under every digest.
 pub fn digest_footer() -> String {
     "`/kushim status` for the full picture, `/kushim controls failing` for what to fix.".to_owned()

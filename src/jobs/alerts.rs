@@ -26,6 +26,7 @@ use crate::{
 pub const ALERT: &str = "alert";
 pub const EXCEPTION_EXPIRING: &str = "exception_expiring";
 pub const EVIDENCE_REMINDER: &str = "evidence_reminder";
+pub const DEAD_JOB: &str = "dead_job";
 
 /// Exceptions expiring within this are warned about.
 pub const EXPIRY_WARNING: TimeDelta = TimeDelta::days(7);
@@ -264,6 +265,38 @@ pub async fn queue_evidence_reminders(
             channel: channel.clone(),
             kind: EVIDENCE_REMINDER.to_owned(),
             key: week.clone(),
+            body: body.clone(),
+            new_message_if_older_than: None,
+        };
+        if store.enqueue_message(&message, now).await? != crate::store::Enqueued::Unchanged {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// Tells the alert channels that a job failed its last attempt, with the error, once per job.
+pub async fn queue_dead_job(
+    store: &Store,
+    job: &crate::store::Job,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let header = text::dead_job_header(&job.kind);
+    let reply = Reply {
+        fallback: header.clone(),
+        blocks: vec![
+            Block::Header(header),
+            Block::Section { text: text::dead_job(job.id, job.attempts, error), fields: vec![] },
+        ],
+    };
+    let body = MessageBody::from_reply(&reply).to_json();
+    let mut queued = 0;
+    for channel in store.subscribers(Subscription::Alerts).await? {
+        let message = NewMessage {
+            channel,
+            kind: DEAD_JOB.to_owned(),
+            key: format!("job:{}", job.id),
             body: body.clone(),
             new_message_if_older_than: None,
         };

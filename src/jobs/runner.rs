@@ -186,6 +186,13 @@ impl Runner {
 impl Handler for Runner {
     type Error = RunError;
 
+    async fn on_dead(&self, job: &Job, error: &str) {
+        let now = (self.clock)();
+        if let Err(problem) = alerts::queue_dead_job(self.engine.store(), job, error, now).await {
+            tracing::error!(%problem, "cannot tell the alert channels about a dead job");
+        }
+    }
+
     async fn run(&self, _job: &Job, request: JobRequest) -> Result<(), RunError> {
         match request {
             JobRequest::Collect { integration } => self.collect(integration).await,

@@ -29,6 +29,12 @@ pub trait Handler: Send + Sync {
         job: &Job,
         request: JobRequest,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Told when a job failed its last attempt and was parked as dead (to tell people).
+    fn on_dead(&self, job: &Job, error: &str) -> impl Future<Output = ()> + Send {
+        let _ = (job, error);
+        async {}
+    }
 }
 
 /// How a worker paces itself.
@@ -179,6 +185,7 @@ impl<H: Handler> Worker<H> {
                     }
                     FailOutcome::Dead => {
                         tracing::error!(%error, "job failed on its last attempt: parked as dead");
+                        self.handler.on_dead(&job, &error).await;
                         Ran::Dead { job, error }
                     }
                     FailOutcome::LeaseLost => Ran::LeaseLost(job),
