@@ -8,13 +8,13 @@ use aws_config::SdkConfig;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::{
-    config::{AwsSettings, Config, ConfigError, Env, GitHubSettings, OktaSettings},
+    config::{AwsSettings, Config, ConfigError, Env, GitHubSettings, JiraSettings, OktaSettings},
     engine::{CollectionReport, Engine, EngineError},
     integrations::{
         Integration, aws,
         collect::{Diagnosis, RetryPolicy},
         github::{self, EtagCache},
-        okta,
+        jira, okta,
     },
 };
 
@@ -24,6 +24,7 @@ pub struct Targets {
     pub github: Option<GitHubSettings>,
     pub aws: Option<AwsTarget>,
     pub okta: Option<OktaSettings>,
+    pub jira: Option<JiraSettings>,
 }
 
 /// AWS settings and, for the sandbox and tests, an explicit SDK configuration instead of the
@@ -41,6 +42,7 @@ impl Targets {
             github: config.github(env)?,
             aws: config.aws(env).map(|settings| AwsTarget { settings, sdk: None }),
             okta: config.okta(env)?,
+            jira: config.jira(env)?,
         })
     }
 
@@ -55,6 +57,7 @@ impl Targets {
             github: self.github.filter(|_| keep(Integration::GitHub)),
             aws: self.aws.filter(|_| keep(Integration::Aws)),
             okta: self.okta.filter(|_| keep(Integration::Okta)),
+            jira: self.jira.filter(|_| keep(Integration::Jira)),
         }
     }
 
@@ -68,6 +71,9 @@ impl Targets {
         }
         if self.okta.is_some() {
             list.push(Integration::Okta);
+        }
+        if self.jira.is_some() {
+            list.push(Integration::Jira);
         }
         list
     }
@@ -133,7 +139,7 @@ pub async fn collect(
         );
     };
 
-    let (github, aws, okta) = tokio::join!(
+    let (github, aws, okta, jira) = tokio::join!(
         async {
             let settings = targets.github.as_ref()?;
             let run = github::collect(settings, policy, &etags).await;
@@ -155,6 +161,12 @@ pub async fn collect(
             finished(Integration::Okta, run.api_calls, run.source.data().is_some());
             Some(run)
         },
+        async {
+            let settings = targets.jira.as_ref()?;
+            let run = jira::collect(settings, policy).await;
+            finished(Integration::Jira, run.api_calls, run.source.data().is_some());
+            Some(run)
+        },
     );
 
     let mut reports = Vec::new();
@@ -172,6 +184,9 @@ pub async fn collect(
     if let Some(run) = okta {
         reports.push(engine.ingest_collection(run).await?);
     }
+    if let Some(run) = jira {
+        reports.push(engine.ingest_collection(run).await?);
+    }
     for report in &reports {
         let integration = report.run.integration.clone();
         let seconds = report.took.as_seconds_f64();
@@ -185,7 +200,7 @@ pub async fn collect(
 
 /// Tries every target's credentials and permissions.
 pub async fn doctor(targets: &Targets, policy: &RetryPolicy) -> Vec<Diagnosis> {
-    let (github, aws, okta) = tokio::join!(
+    let (github, aws, okta, jira) = tokio::join!(
         async {
             match &targets.github {
                 Some(settings) => github::doctor(settings, policy).await,
@@ -207,6 +222,12 @@ pub async fn doctor(targets: &Targets, policy: &RetryPolicy) -> Vec<Diagnosis> {
                 None => Vec::new(),
             }
         },
+        async {
+            match &targets.jira {
+                Some(settings) => jira::doctor(settings, policy).await,
+                None => Vec::new(),
+            }
+        },
     );
-    [github, aws, okta].concat()
+    [github, aws, okta, jira].concat()
 }

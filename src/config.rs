@@ -34,6 +34,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// `[schedules.NAME]`: changes to the default schedules, or new ones.
     pub schedules: std::collections::BTreeMap<String, ScheduleConfig>,
+    pub jira: Option<JiraConfig>,
     pub slack: Option<SlackConfig>,
 }
 
@@ -133,6 +134,106 @@ pub struct ScheduleConfig {
     pub integration: Option<String>,
     /// `false` turns a default schedule off.
     pub enabled: Option<bool>,
+}
+
+/// `[jira]`: where remediation tickets go and what they look like. The site and account may
+/// come from the environment instead (named beside each key); the token always does (or a file).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JiraConfig {
+    /// `https://YOUR-SITE.atlassian.net` (`JIRA_URL`).
+    pub url: Option<String>,
+    /// The Atlassian account the API token belongs to (`JIRA_EMAIL`).
+    pub email: Option<String>,
+    /// A file holding the API token; otherwise `JIRA_API_TOKEN`.
+    pub token_file: Option<PathBuf>,
+    /// The project tickets are created in. Default `SEC`.
+    pub project: String,
+    /// Default `Task`.
+    pub issue_type: String,
+    /// Labels added to every ticket besides Kushim's own (`kushim`, `kushim-<control>`, …).
+    pub labels: Vec<String>,
+    /// Component names set on every ticket.
+    pub components: Vec<String>,
+    /// Jira priority name by control severity.
+    pub priority: BySeverity<String>,
+    /// Days until a ticket is due, by control severity.
+    pub due_days: BySeverity<u32>,
+    /// Severities whose failing controls get a ticket without anyone asking.
+    pub auto_create: Vec<crate::catalog::Severity>,
+    /// What a regression does to the closed ticket: `reopen` it, or open a `new_linked` one
+    /// (also the fallback when the workflow has no way back from done).
+    pub reopen: ReopenPolicy,
+}
+
+impl Default for JiraConfig {
+    fn default() -> Self {
+        use crate::catalog::Severity;
+        JiraConfig {
+            url: None,
+            email: None,
+            token_file: None,
+            project: "SEC".into(),
+            issue_type: "Task".into(),
+            labels: Vec::new(),
+            components: Vec::new(),
+            priority: BySeverity {
+                critical: "Highest".into(),
+                high: "High".into(),
+                medium: "Medium".into(),
+                low: "Low".into(),
+            },
+            due_days: BySeverity { critical: 7, high: 30, medium: 90, low: 180 },
+            auto_create: vec![Severity::Critical, Severity::High],
+            reopen: ReopenPolicy::Reopen,
+        }
+    }
+}
+
+/// One value per control severity.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BySeverity<T> {
+    pub critical: T,
+    pub high: T,
+    pub medium: T,
+    pub low: T,
+}
+
+impl<T> BySeverity<T> {
+    pub fn get(&self, severity: crate::catalog::Severity) -> &T {
+        use crate::catalog::Severity;
+        match severity {
+            Severity::Critical => &self.critical,
+            Severity::High => &self.high,
+            Severity::Medium => &self.medium,
+            Severity::Low => &self.low,
+        }
+    }
+}
+
+/// `[jira] reopen`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReopenPolicy {
+    Reopen,
+    NewLinked,
+}
+
+/// Jira settings, resolved from `[jira]` and the environment.
+#[derive(Debug, Clone)]
+pub struct JiraSettings {
+    /// The site URL without a trailing slash.
+    pub url: String,
+    pub email: String,
+    pub token: Secret,
+    pub tickets: JiraConfig,
+}
+
+impl JiraSettings {
+    pub fn new(url: String, email: String, token: Secret, tickets: JiraConfig) -> Self {
+        JiraSettings { url: url.trim_end_matches('/').to_owned(), email, token, tickets }
+    }
 }
 
 /// `[slack]`: how `kushim serve` talks to Slack. Secrets come from the environment (named beside
@@ -441,6 +542,34 @@ impl Config {
         Ok(Some(OktaSettings { org_url, auth }))
     }
 
+    /// Jira settings, or `None` when Jira is not configured at all.
+    pub fn jira(&self, env: Env<'_>) -> Result<Option<JiraSettings>, ConfigError> {
+        let section = self.jira.clone().unwrap_or_default();
+        let url = section.url.clone().or_else(|| env("JIRA_URL"));
+        let email = section.email.clone().or_else(|| env("JIRA_EMAIL"));
+        let token = match &section.token_file {
+            Some(path) => Some(Secret::from_file(path)?),
+            None => env("JIRA_API_TOKEN").map(Secret::new),
+        };
+        if self.jira.is_none() && url.is_none() && token.is_none() {
+            return Ok(None);
+        }
+        let invalid =
+            |message: &str| ConfigError::Invalid { path: "[jira]".into(), message: message.into() };
+        let url =
+            url.ok_or_else(|| invalid("set `url` (or JIRA_URL), e.g. https://acme.atlassian.net"))?;
+        let email = email.ok_or_else(|| {
+            invalid("set `email` (or JIRA_EMAIL) to the account the API token belongs to")
+        })?;
+        let token = token.ok_or_else(|| {
+            invalid("set JIRA_API_TOKEN (or `token_file`) to an API token from id.atlassian.com")
+        })?;
+        if section.project.trim().is_empty() || section.issue_type.trim().is_empty() {
+            return Err(invalid("`project` and `issue_type` cannot be empty"));
+        }
+        Ok(Some(JiraSettings::new(url, email, token, section)))
+    }
+
     /// Slack settings; every part is optional here, `kushim serve` says which it needs.
     pub fn slack(&self, env: Env<'_>) -> Result<SlackSettings, ConfigError> {
         let section = self.slack.clone().unwrap_or_default();
@@ -519,6 +648,22 @@ pub const EXAMPLE: &str = r#"# Kushim configuration. Every setting is optional; 
 # client_id = "0oa1example"                      # OKTA_CLIENT_ID
 # private_key_file = "/run/secrets/okta.pem"     # OKTA_PRIVATE_KEY_PATH
 # key_id = "kid-1"                               # OKTA_KEY_ID
+
+# Jira: remediation tickets for failing controls. JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN (an API
+# token from id.atlassian.com); `kushim serve` also takes Jira webhooks at /jira/webhook, signed
+# with JIRA_WEBHOOK_SECRET.
+# [jira]
+# url = "https://acme.atlassian.net"             # JIRA_URL
+# email = "kushim@acme.com"                      # JIRA_EMAIL
+# token_file = "/run/secrets/jira-token"         # instead of JIRA_API_TOKEN
+# project = "SEC"
+# issue_type = "Task"
+# labels = []                                    # extra labels on every ticket
+# components = []
+# priority = { critical = "Highest", high = "High", medium = "Medium", low = "Low" }
+# due_days = { critical = 7, high = 30, medium = 90, low = 180 }
+# auto_create = ["critical", "high"]             # severities ticketed without anyone asking
+# reopen = "reopen"                              # or "new_linked": a new ticket linked to the closed one
 
 # Slack: `kushim serve` needs SLACK_SIGNING_SECRET (Basic Information) and SLACK_BOT_TOKEN
 # (OAuth & Permissions, xoxb-…). `kushim manifest slack --base-url https://YOUR-HOST` prints the app
@@ -713,5 +858,40 @@ mod tests {
             parse("").unwrap().aws(&env(&[("AWS_PROFILE", "audit")])).is_some(),
             "the standard AWS environment is enough"
         );
+    }
+
+    #[test]
+    fn jira_comes_from_the_environment_and_the_ticket_settings_from_the_file() {
+        let config = parse(
+            "[jira]\nproject = \"OPS\"\nauto_create = [\"critical\"]\nreopen = \"new_linked\"\n\
+             due_days = { critical = 3, high = 14, medium = 60, low = 120 }\n",
+        )
+        .unwrap();
+        let jira = config
+            .jira(&env(&[
+                ("JIRA_URL", "https://acme.atlassian.net/"),
+                ("JIRA_EMAIL", "bot@acme.com"),
+                ("JIRA_API_TOKEN", "ATATT-secret"),
+            ]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(jira.url, "https://acme.atlassian.net");
+        assert_eq!(jira.tickets.project, "OPS");
+        assert_eq!(jira.tickets.reopen, ReopenPolicy::NewLinked);
+        assert_eq!(*jira.tickets.due_days.get(crate::catalog::Severity::High), 14);
+        assert_eq!(jira.tickets.priority.get(crate::catalog::Severity::Critical), "Highest");
+        assert!(!format!("{jira:?}").contains("ATATT-secret"), "secrets never print");
+        assert!(parse("").unwrap().jira(&env(&[])).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_half_configured_jira_says_what_is_missing() {
+        let error =
+            parse("").unwrap().jira(&env(&[("JIRA_URL", "https://a.atlassian.net")])).unwrap_err();
+        assert!(error.to_string().contains("JIRA_EMAIL"), "{error}");
+        let error = parse("[jira]\nreopen = \"sometimes\"\n").unwrap_err().to_string();
+        assert!(error.contains("sometimes"), "{error}");
+        let error = parse("[jira]\nauto_create = [\"urgent\"]\n").unwrap_err().to_string();
+        assert!(error.contains("urgent"), "{error}");
     }
 }

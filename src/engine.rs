@@ -2,7 +2,7 @@
 //! document), checks run, controls re-assessed, transitions recorded. It is the only place that
 //! both reads the store and calls the pure judges.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -17,8 +17,9 @@ use crate::{
         github::GitHubSnapshot, jira::JiraSnapshot, okta::OktaSnapshot, slack::SlackSnapshot,
     },
     store::{
-        AuditEntry, CollectionRunRecord, EvidenceRecord, ManualEvidenceRecord, NewCollectionRun,
-        NewEvidence, NewManualEvidence, NewTransition, Store, StoreError, TransitionRecord,
+        AssessmentInputs, AuditEntry, CollectionRunRecord, EvidenceRecord, ManualEvidenceRecord,
+        NewCollectionRun, NewEvidence, NewManualEvidence, NewTransition, Store, StoreError,
+        TransitionRecord,
     },
     suggest::did_you_mean,
 };
@@ -100,6 +101,22 @@ pub struct Engine {
     catalog: Catalog,
     thresholds: Thresholds,
     out_of_scope: HashMap<String, String>,
+    /// The latest assessment and what it was made from, shared by every clone.
+    current: Arc<tokio::sync::Mutex<Option<Cached>>>,
+}
+
+/// The controls as they stand, for answering questions.
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub refresh: Arc<Refresh>,
+    /// Whether any integration was ever collected.
+    pub has_evidence: bool,
+}
+
+struct Cached {
+    inputs: AssessmentInputs,
+    minute: i64,
+    current: Current,
 }
 
 impl Engine {
@@ -121,7 +138,13 @@ impl Engine {
             })?;
             out_of_scope.insert(control.id.clone(), exclusion.reason.trim().to_owned());
         }
-        Ok(Engine { store, catalog, thresholds: config.checks.clone(), out_of_scope })
+        Ok(Engine {
+            store,
+            catalog,
+            thresholds: config.checks.clone(),
+            out_of_scope,
+            current: Arc::new(tokio::sync::Mutex::new(None)),
+        })
     }
 
     pub fn store(&self) -> &Store {
@@ -227,6 +250,28 @@ impl Engine {
         );
         let refresh = self.refresh(collected_at).await?;
         Ok(Ingested { evidence, findings: findings.len(), refresh })
+    }
+
+    /// The controls as of `now`, re-assessed only when something they depend on changed
+    /// (new evidence, an upload, an exception decision) or the minute turned (freshness windows
+    /// move with time). Chat questions go through here, so a busy channel costs one assessment
+    /// per change, not one per question.
+    pub async fn current(&self, now: DateTime<Utc>) -> Result<Current, EngineError> {
+        let inputs = self.store.assessment_inputs().await?;
+        let minute = now.timestamp().div_euclid(60);
+        let mut cached = self.current.lock().await;
+        if let Some(hit) = cached.as_ref()
+            && hit.inputs == inputs
+            && hit.minute == minute
+        {
+            return Ok(hit.current.clone());
+        }
+        let current = Current {
+            refresh: Arc::new(self.refresh(now).await?),
+            has_evidence: inputs.has_evidence(),
+        };
+        *cached = Some(Cached { inputs, minute, current: current.clone() });
+        Ok(current)
     }
 
     /// Re-assesses every control as of `now` and records each state change as a transition.

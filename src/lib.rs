@@ -26,6 +26,7 @@
 //! - [`cli`] — the `kushim` command line.
 //! - [`jobs`] — the background engine: durable jobs, cron schedules, workers, alerts, digests.
 //! - [`outbox`] — delivering queued chat messages once, in order, paced, updated in place.
+//! - [`remediation`] — the Jira ticket loop: one ticket per failing control, kept in step with it.
 
 pub mod catalog;
 pub mod chat;
@@ -38,6 +39,7 @@ pub mod engine;
 pub mod integrations;
 pub mod jobs;
 pub mod outbox;
+pub mod remediation;
 pub mod sandbox;
 pub mod server;
 pub mod store;

@@ -12,7 +12,10 @@ use crate::{
     checks::{self, Finding, Outcome},
     controls::{self, Assessment, CheckSummary, ControlState, Posture},
     engine::{CollectionReport, Refresh},
-    store::{EvidenceRecord, ExceptionRecord, ManualEvidenceRecord, TransitionRecord},
+    store::{
+        EvidenceRecord, ExceptionRecord, ManualEvidenceRecord, TicketLink, TicketPhase,
+        TransitionRecord,
+    },
 };
 
 /// Failing resources listed per control before the rest are only counted.
@@ -159,6 +162,45 @@ pub struct ControlDetail {
     pub manual_evidence: Vec<ManualEvidenceRecord>,
     pub exceptions: Vec<ExceptionRecord>,
     pub history: Vec<TransitionLine>,
+    /// The control's Jira remediation ticket, if it has one.
+    pub ticket: Option<TicketLine>,
+}
+
+/// A control's Jira ticket as last seen (by Kushim's own actions, the sync or a webhook).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TicketLine {
+    /// `SEC-42`; empty while the ticket is still being created.
+    pub key: String,
+    /// The browse URL, when the Jira site is configured.
+    pub url: Option<String>,
+    pub status: String,
+    /// `new`, `indeterminate` or `done`.
+    pub status_category: String,
+    pub assignee: Option<String>,
+    pub due_date: Option<chrono::NaiveDate>,
+    /// Closed in Jira while the control still fails.
+    pub flagged: bool,
+    /// Created in Kushim's store, not yet confirmed by Jira.
+    pub pending: bool,
+}
+
+impl TicketLine {
+    /// `site_url`: the configured Jira site, for the browse link.
+    pub fn new(link: &TicketLink, site_url: Option<&str>) -> TicketLine {
+        let key = link.issue_key.clone().unwrap_or_default();
+        TicketLine {
+            url: site_url
+                .filter(|_| !key.is_empty())
+                .map(|site| format!("{}/browse/{key}", site.trim_end_matches('/'))),
+            key,
+            status: link.status.clone(),
+            status_category: link.status_category.clone(),
+            assignee: link.assignee.clone(),
+            due_date: link.due_date,
+            flagged: link.flagged_at.is_some(),
+            pending: link.phase == TicketPhase::Pending,
+        }
+    }
 }
 
 /// The parts of a control's detail that come from the store.
@@ -235,7 +277,14 @@ impl ControlDetail {
                 .filter(|x| x.control_id == control.id)
                 .collect(),
             history: records.history.into_iter().map(TransitionLine::from).collect(),
+            ticket: None,
         }
+    }
+
+    /// The detail with the control's Jira ticket.
+    pub fn with_ticket(mut self, ticket: Option<TicketLine>) -> Self {
+        self.ticket = ticket;
+        self
     }
 }
 
@@ -278,6 +327,8 @@ pub struct CollectView {
     pub first_assessed: usize,
     /// The posture score after the collection.
     pub score: f64,
+    /// What the Jira remediation loop did after the collection (when Jira is configured).
+    pub ticket_events: Vec<crate::remediation::TicketEvent>,
 }
 
 impl CollectView {
@@ -320,6 +371,11 @@ impl CollectView {
             .last()
             .map(|r| controls::posture(catalog, |id| r.refresh.state_of(id)).overall.score)
             .unwrap_or_default();
-        CollectView { runs, changes, first_assessed, score }
+        CollectView { runs, changes, first_assessed, score, ticket_events: Vec::new() }
+    }
+
+    pub fn with_ticket_events(mut self, events: Vec<crate::remediation::TicketEvent>) -> Self {
+        self.ticket_events = events;
+        self
     }
 }

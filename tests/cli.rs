@@ -612,3 +612,78 @@ fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticket_opens_the_controls_jira_ticket_once_and_control_shows_it() {
+    let sandbox =
+        kushim::sandbox::Sandbox::start(kushim::sandbox::SandboxSize::DEMO).await.unwrap();
+    let jira = sandbox.jira.settings();
+    let mut env = sandbox_environment(&sandbox);
+    env.extend([
+        ("JIRA_URL", jira.url.clone()),
+        ("JIRA_EMAIL", jira.email.clone()),
+        ("JIRA_API_TOKEN", jira.token.expose().to_owned()),
+    ]);
+    let kushim = Kushim::in_fresh_directory();
+    kushim.run(&["ticket", "AC-02"]).assert_fails_with(
+        2,
+        "Jira is not configured: set JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN",
+    );
+    // Collecting opens the tickets of the failing critical and high controls by itself.
+    let collected = kushim.run_in(&env, &["collect", "--json"]);
+    assert_eq!(collected.code, 0, "{}\n{}", collected.stdout, collected.stderr);
+    let collected: Value = serde_json::from_str(&collected.stdout).unwrap();
+    let events = collected["ticket_events"].as_array().unwrap();
+    assert!(
+        events.iter().any(|e| e["kind"] == "created" && e["control_id"] == "AC-02"),
+        "{events:?}"
+    );
+    let automatic = sandbox.jira.issues().len();
+    assert_eq!(automatic, events.len());
+
+    // AC-03 (medium) is ticketed when a person asks, once.
+    let opened = kushim.run_in(&env, &["ticket", "AC-03"]);
+    assert_eq!(opened.code, 0, "{}", opened.stderr);
+    let key = format!("SEC-{}", automatic + 1);
+    assert!(
+        opened.stdout.starts_with(&format!("Opened {key} for AC-03 in Jira: http://127.0.0.1:")),
+        "{}",
+        opened.stdout
+    );
+    let again = kushim.run_in(&env, &["ticket", "ac-03", "--json"]);
+    let again: Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(
+        (again["outcome"].as_str(), again["key"].as_str()),
+        (Some("already_exists"), Some(key.as_str()))
+    );
+    assert_eq!(sandbox.jira.issues().len(), automatic + 1);
+
+    let shown = kushim.run_in(&env, &["control", "AC-03"]);
+    assert!(
+        shown.stdout.contains(&format!("Ticket:    {key} (To Do), unassigned, due ")),
+        "{}",
+        shown.stdout
+    );
+    let shown = kushim.run_in(&env, &["control", "AC-03", "--json"]);
+    let shown: Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(shown["ticket"]["key"], key.as_str());
+
+    // A second collection changes no ticket.
+    let again = kushim.run_in(&env, &["collect"]);
+    assert!(!again.stdout.contains("Jira tickets:"), "{}", again.stdout);
+    assert_eq!(sandbox.jira.issues().len(), automatic + 1);
+    assert_eq!(kushim.run(&["verify"]).code, 0, "ticket events are chained and intact");
+}
+
+#[test]
+fn the_demo_opens_jira_tickets_and_no_log_level_shows_the_jira_token() {
+    let kushim = Kushim::in_fresh_directory();
+    // gouqi records its client, token included, in its trace spans; Kushim keeps them off.
+    let demo = kushim.run_with_env(&["demo"], &[("KUSHIM_LOG", "trace,gouqi=trace")]);
+    assert_eq!(demo.code, 0, "{}", demo.stderr);
+    assert!(demo.stdout.contains("remediation tickets opened"), "{}", demo.stdout);
+    assert!(demo.stdout.contains("SEC-1"), "{}", demo.stdout);
+    let token = kushim::sandbox::jira::world::SANDBOX_API_TOKEN;
+    assert!(!demo.stderr.is_empty(), "trace logging is on");
+    assert!(!demo.stderr.contains(token), "the Jira API token reached the log");
+}

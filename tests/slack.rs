@@ -908,3 +908,53 @@ async fn metrics_count_requests_commands_and_refusals() {
         assert!(metrics.contains(series), "{series} in\n{metrics}");
     }
 }
+
+// ----- Jira -------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_ticket_button_opens_one_jira_ticket_and_the_card_says_who() {
+    use kushim::{
+        config::JiraConfig,
+        integrations::collect::RetryPolicy,
+        remediation::{Remediation, control_label},
+        sandbox::jira::{JiraSite, start},
+    };
+    let bot = Bot::with_an_organisation().await;
+    let jira = start(JiraSite::default()).await.unwrap();
+    let settings = kushim::config::JiraSettings {
+        tickets: JiraConfig { auto_create: Vec::new(), ..JiraConfig::default() },
+        ..jira.settings()
+    };
+    let url = settings.url.clone();
+    bot.bot.set_remediation(
+        Remediation::new(bot.bot.engine().clone(), settings, RetryPolicy::default()).unwrap(),
+        &url,
+    );
+    let failing = bot.a_failing_control().await;
+    let ts = bot.post_card(&failing).await;
+
+    // A double click: one ticket.
+    bot.click(RESPONDER, "ticket", &failing, Some(&ts)).await;
+    bot.click(RESPONDER, "ticket", &failing, Some(&ts)).await;
+
+    let label = control_label(&failing);
+    let tickets: Vec<_> = jira.issues().into_iter().filter(|i| i.labels.contains(&label)).collect();
+    assert_eq!(tickets.len(), 1, "{tickets:?}");
+    let key = tickets[0].key.clone();
+    let update = &bot.slack.calls_to("chat.update")[0];
+    assert!(
+        update.text().contains(&format!("<@{RESPONDER}> opened <{url}/browse/{key}|{key}>")),
+        "{}",
+        update.text()
+    );
+    let second = bot.slack.calls_to("response_url").pop().unwrap();
+    assert!(second.text().contains("already tracked in"), "{}", second.text());
+    let detail = all_text(&bot.command(&format!("control {failing}")).await);
+    assert!(detail.contains(&format!("*Jira ticket*\n{key}")), "{detail}");
+    assert!(
+        bot.audit_actions()
+            .await
+            .iter()
+            .any(|(_, action, target)| action == "ticket.open" && *target == failing)
+    );
+}

@@ -15,7 +15,10 @@ use kushim::{
     engine::{Actor, Engine, EngineError},
     integrations::{Integration, Snapshot, Source, collect::Collection},
     sandbox,
-    store::{AuditEntry, Backend, ExceptionDecision, NewEvidence, NewException, Store},
+    store::{
+        AuditEntry, Backend, ExceptionDecision, NewEvidence, NewException, NewTicket,
+        NewTicketEvent, Store, TicketClaim, TicketPhase,
+    },
 };
 use libtest_mimic::{Arguments, Trial};
 use serde_json::json;
@@ -47,6 +50,9 @@ const STORIES: &[(&str, Story)] = stories![
     migrations_apply_in_order_onto_a_database_holding_data,
     concurrent_writers_keep_one_unbroken_chain,
     a_collection_run_is_logged_with_its_api_calls,
+    a_control_has_one_current_ticket_however_many_callers_race,
+    a_pending_ticket_is_reclaimed_by_one_caller_once_its_claim_runs_out,
+    ticket_events_are_chained_and_an_edit_is_detected,
     two_approvers_clicking_at_once_record_one_decision,
     a_retried_slack_event_is_seen_once_and_snoozes_expire,
 ];
@@ -676,6 +682,105 @@ async fn a_collection_run_is_logged_with_its_api_calls(db: TestDb) -> TestDb {
 
     db.sql("UPDATE collection_runs SET api_calls = 1 WHERE seq = 1").await;
     assert_broken(engine.store(), "collection_runs", 1, "edited").await;
+    db
+}
+
+fn pending_ticket(control: &str, key: &str, at: DateTime<Utc>) -> NewTicket {
+    NewTicket {
+        idempotency_key: key.into(),
+        control_id: control.into(),
+        failing_digest: "digest".into(),
+        opened_by: "alice".into(),
+        replaces_key: None,
+        now: at,
+        claim_until: at + TimeDelta::minutes(2),
+    }
+}
+
+async fn a_control_has_one_current_ticket_however_many_callers_race(db: TestDb) -> TestDb {
+    let store = Arc::new(db.store().await);
+    let racers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store.begin_ticket(pending_ticket("AC-02", &format!("key{i}"), t0())).await
+            })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for racer in racers {
+        if let TicketClaim::Claimed(link) = racer.await.unwrap().unwrap() {
+            claimed.push(link.idempotency_key);
+        }
+    }
+    assert_eq!(claimed.len(), 1, "exactly one caller creates the ticket: {claimed:?}");
+
+    // Linked, it is what every later caller gets; another control is independent.
+    let linked = store.link_ticket(&claimed[0], "SEC-1", "To Do", "new", None, t0()).await.unwrap();
+    assert_eq!((linked.phase, linked.issue_key.as_deref()), (TicketPhase::Linked, Some("SEC-1")));
+    let later = store.begin_ticket(pending_ticket("AC-02", "late", t0())).await.unwrap();
+    assert!(
+        matches!(later, TicketClaim::Existing(ref l) if l.issue_key.as_deref() == Some("SEC-1"))
+    );
+    assert!(matches!(
+        store.begin_ticket(pending_ticket("AC-03", "other", t0())).await.unwrap(),
+        TicketClaim::Claimed(_)
+    ));
+
+    // Retired (replaced by a linked new ticket), the control may have a new current one.
+    store.retire_ticket(&claimed[0], t0()).await.unwrap();
+    assert!(matches!(
+        store.begin_ticket(pending_ticket("AC-02", "second", t0())).await.unwrap(),
+        TicketClaim::Claimed(_)
+    ));
+    assert_eq!(
+        store.ticket_by_issue_key("SEC-1").await.unwrap().map(|l| l.is_current),
+        Some(false)
+    );
+    db
+}
+
+async fn a_pending_ticket_is_reclaimed_by_one_caller_once_its_claim_runs_out(db: TestDb) -> TestDb {
+    let store = db.store().await;
+    store.begin_ticket(pending_ticket("AC-02", "crashed", t0())).await.unwrap();
+    let soon = t0() + TimeDelta::minutes(1);
+    assert!(
+        !store.reclaim_pending_ticket("crashed", soon, soon + TimeDelta::minutes(2)).await.unwrap()
+    );
+    let later = t0() + TimeDelta::minutes(3);
+    let until = later + TimeDelta::minutes(2);
+    assert!(store.reclaim_pending_ticket("crashed", later, until).await.unwrap());
+    assert!(!store.reclaim_pending_ticket("crashed", later, until).await.unwrap(), "only once");
+
+    // A refused create frees the control; a released claim can be taken at once.
+    store.release_ticket_claim("crashed", later).await.unwrap();
+    assert!(store.reclaim_pending_ticket("crashed", later, until).await.unwrap());
+    store.abandon_pending_ticket("crashed").await.unwrap();
+    assert!(store.current_ticket("AC-02").await.unwrap().is_none());
+    db
+}
+
+async fn ticket_events_are_chained_and_an_edit_is_detected(db: TestDb) -> TestDb {
+    let store = db.store().await;
+    for (i, kind) in ["created", "commented", "closed"].into_iter().enumerate() {
+        store
+            .record_ticket_event(NewTicketEvent {
+                control_id: "AC-02".into(),
+                issue_key: "SEC-1".into(),
+                kind: kind.into(),
+                at: t0() + TimeDelta::hours(i as i64),
+                actor: "kushim".into(),
+                detail: json!({"detail": kind}),
+            })
+            .await
+            .unwrap();
+    }
+    let kinds: Vec<String> =
+        store.ticket_events_of("AC-02").await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["created", "commented", "closed"]);
+    assert!(store.verify().await.unwrap().intact());
+    db.sql("UPDATE ticket_events SET kind = 'reopened' WHERE seq = 3").await;
+    assert_broken(&store, "ticket_events", 3, "edited").await;
     db
 }
 

@@ -7,7 +7,10 @@
 //! collection, a re-check) runs in the background and answers through `response_url` or by
 //! updating the message in place.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{Arc, OnceLock},
+};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde_json::{Value, json};
@@ -24,10 +27,11 @@ use crate::{
     },
     collection::{self, Progress, Targets},
     controls::ControlState,
-    engine::{Engine, EngineError},
+    engine::{Actor, Engine, EngineError},
     integrations::{Integration, collect::RetryPolicy},
+    remediation::{Remediation, RemediationError, TicketOutcome},
     store::{AuditEntry, ExceptionDecision, ExceptionRecord, NewException, Snooze, StoreError},
-    views::{self, CollectView, ControlDetail, ControlRecords, StatusView},
+    views::{self, CollectView, ControlDetail, ControlRecords, StatusView, TicketLine},
 };
 
 /// How long a snooze lasts.
@@ -106,6 +110,10 @@ struct Inner {
     clock: Clock,
     targets: Targets,
     background: TaskTracker,
+    /// The Jira remediation loop, when Jira is configured.
+    remediation: OnceLock<Remediation>,
+    /// The Jira site, for ticket links.
+    jira_site: OnceLock<String>,
 }
 
 impl Bot {
@@ -124,8 +132,21 @@ impl Bot {
                 clock,
                 targets,
                 background: TaskTracker::new(),
+                remediation: OnceLock::new(),
+                jira_site: OnceLock::new(),
             }),
         }
+    }
+
+    /// Opens tickets in Jira from now on (the `ticket` command and button, and after each
+    /// collection started in chat).
+    pub fn set_remediation(&self, remediation: Remediation, site_url: &str) {
+        let _ = self.inner.jira_site.set(site_url.to_owned());
+        let _ = self.inner.remediation.set(remediation);
+    }
+
+    fn remediation(&self) -> Option<&Remediation> {
+        self.inner.remediation.get()
     }
 
     pub fn engine(&self) -> &Engine {
@@ -227,9 +248,12 @@ impl Bot {
         Ok(match command {
             Command::Help { command } => Reply::sentence(text::help(command)),
             Command::Status => {
-                let refresh = engine.refresh(now).await?;
-                let collected = !engine.store().latest_evidence().await?.is_empty();
-                reply::status(&StatusView::new(engine.catalog(), &refresh, collected))
+                let current = engine.current(now).await?;
+                reply::status(&StatusView::new(
+                    engine.catalog(),
+                    &current.refresh,
+                    current.has_evidence,
+                ))
             }
             Command::Controls { filter } => self.controls_page(&filter, 0).await?,
             Command::Control { id } => reply::control(&self.control_detail(&id).await?),
@@ -244,17 +268,20 @@ impl Bot {
                 self.open_exception_form(asker, &control.id).await;
                 Reply::sentence(text::exception_form_opening(&control.id))
             }
-            Command::Ticket { .. }
-            | Command::Digest
-            | Command::Subscribe { .. }
-            | Command::Unsubscribe { .. } => Reply::sentence(text::not_available(command.name())),
+            Command::Ticket { id } => {
+                let control = engine.control(&id)?.clone();
+                self.start_ticket(asker, &control.id, None)
+            }
+            Command::Digest | Command::Subscribe { .. } | Command::Unsubscribe { .. } => {
+                Reply::sentence(text::not_available(command.name()))
+            }
         })
     }
 
     /// One page of `/kushim controls`, with "Show more" when there is another.
     async fn controls_page(&self, filter: &ControlsFilter, offset: usize) -> anyhow::Result<Reply> {
-        let refresh = self.engine().refresh(self.now()).await?;
-        let lines: Vec<_> = views::lines(self.engine().catalog(), &refresh)
+        let current = self.engine().current(self.now()).await?;
+        let lines: Vec<_> = views::lines(self.engine().catalog(), &current.refresh)
             .into_iter()
             .filter(|line| match filter {
                 ControlsFilter::All => true,
@@ -270,7 +297,7 @@ impl Bot {
     async fn control_detail(&self, id: &str) -> Result<ControlDetail, EngineError> {
         let engine = self.engine();
         let control = engine.control(id)?.clone();
-        let refresh = engine.refresh(self.now()).await?;
+        let refresh = engine.current(self.now()).await?.refresh;
         let assessment = refresh
             .assessments
             .iter()
@@ -284,7 +311,63 @@ impl Bot {
             exceptions: store.exceptions().await?,
             history: store.transitions_of(&control.id, 20).await?,
         };
-        Ok(ControlDetail::new(engine.catalog(), &control, assessment, refresh.at, records))
+        let ticket = store
+            .current_ticket(&control.id)
+            .await?
+            .map(|link| TicketLine::new(&link, self.inner.jira_site.get().map(String::as_str)));
+        Ok(ControlDetail::new(engine.catalog(), &control, assessment, refresh.at, records)
+            .with_ticket(ticket))
+    }
+
+    /// Opens (or finds) the control's Jira ticket in the background: Jira takes a few calls.
+    /// The asker hears at once, then the outcome; a clicked card shows who opened which ticket.
+    fn start_ticket(&self, asker: &Asker, control_id: &str, click: Option<Click>) -> Reply {
+        if self.remediation().is_none() {
+            return Reply::sentence(text::jira_not_configured(control_id));
+        }
+        let bot = self.clone();
+        let asker = asker.clone();
+        let ack = Reply::sentence(text::opening_ticket(control_id));
+        let control_id = control_id.to_owned();
+        self.spawn(async move {
+            let Some(remediation) = bot.remediation() else { return };
+            let actor = Actor { name: actor_name(&asker.user), origin: "slack".into() };
+            let outcome = remediation.open_ticket(&control_id, &actor, bot.now()).await;
+            let (sentence, note) = match &outcome {
+                Ok(TicketOutcome::Created(ticket)) => (
+                    text::ticket_opened(&ticket.key, &ticket.url, &control_id),
+                    Some(text::ticket_opened_by(&asker.user, &ticket.key, &ticket.url)),
+                ),
+                Ok(TicketOutcome::AlreadyExists(ticket)) => (
+                    text::ticket_exists(&ticket.key, &ticket.url, &ticket.status, &control_id),
+                    None,
+                ),
+                Ok(TicketOutcome::BeingCreated { .. }) => {
+                    (text::ticket_being_created(&control_id), None)
+                }
+                Err(RemediationError::NotFailing { state, .. }) => {
+                    (text::nothing_to_remediate(&control_id, state), None)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, control = %control_id, "a ticket could not be opened");
+                    (text::ticket_failed(&control_id, &error.to_string()), None)
+                }
+            };
+            let detail = match &outcome {
+                Ok(outcome) => json!({ "outcome": outcome }),
+                Err(error) => json!({ "error": error.to_string() }),
+            };
+            bot.audit(&asker, "ticket.open", &control_id, detail).await;
+            match (click, note) {
+                (Some(click), Some(note)) => {
+                    if let Err(error) = bot.update_card(&click, &control_id, note).await {
+                        tracing::warn!(%error, "cannot show the new ticket on the card");
+                    }
+                }
+                _ => bot.tell(&asker, &Reply::sentence(sentence)).await,
+            }
+        });
+        ack
     }
 
     /// `/kushim collect`: answers at once, collects in the background, reports through the
@@ -339,7 +422,18 @@ impl Bot {
         let reports =
             collection::collect(engine, targets, &RetryPolicy::default(), &Progress::silent())
                 .await?;
-        Ok(CollectView::new(engine.catalog(), &reports, &before))
+        let mut view = CollectView::new(engine.catalog(), &reports, &before);
+        // Tickets follow the controls: opened, commented, closed or reopened as they changed.
+        if let (Some(remediation), Some(latest)) = (self.remediation(), reports.last()) {
+            let now = self.now();
+            let mut events = remediation.sync(now).await.unwrap_or_else(|error| {
+                tracing::warn!(%error, "cannot sync Jira tickets");
+                Vec::new()
+            });
+            events.extend(remediation.reconcile(&latest.refresh, now).await?);
+            view = view.with_ticket_events(events);
+        }
+        Ok(view)
     }
 
     /// Answers later through the request's `response_url` (ephemeral, or replacing the message
@@ -461,7 +555,11 @@ impl Bot {
             }
             Action::Ticket => {
                 let control = self.engine().control(&click.value)?.clone();
-                return Err(ClickError::Person(text::jira_not_configured(&control.id)));
+                if self.remediation().is_none() {
+                    return Err(ClickError::Person(text::jira_not_configured(&control.id)));
+                }
+                let ack = self.start_ticket(asker, &control.id, Some(click.clone()));
+                self.tell(asker, &ack).await;
             }
             Action::ApproveException | Action::RejectException => {
                 let decision = if click.action == Action::ApproveException {
@@ -526,7 +624,7 @@ impl Bot {
         )
         .await;
         // The control's state changes (excepted, or not) right away, not at the next collection.
-        self.engine().refresh(now).await?;
+        self.engine().current(now).await?;
         let decided = ExceptionRecord {
             decision: Some(decision),
             decided_by: Some(actor_name(&asker.user)),
@@ -674,9 +772,8 @@ impl Bot {
         let slack = self.slack().ok_or(ClickError::NoSlack)?;
         let now = self.now();
         let engine = self.engine();
-        let refresh = engine.refresh(now).await?;
-        let collected = !engine.store().latest_evidence().await?.is_empty();
-        let status = StatusView::new(engine.catalog(), &refresh, collected);
+        let current = engine.current(now).await?;
+        let status = StatusView::new(engine.catalog(), &current.refresh, current.has_evidence);
         let exceptions = engine.store().exceptions().await?;
         slack.publish_home(user, reply::home(&status, &exceptions, now)).await?;
         Ok(())

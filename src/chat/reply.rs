@@ -234,11 +234,26 @@ pub fn escape(text: &str) -> String {
         .replace('>', "&gt;")
         .replace(text::MENTION_OPEN, "<@")
         .replace(text::MENTION_CLOSE, ">")
+        .replace(text::LINK_OPEN, "<")
+        .replace(text::LINK_CLOSE, ">")
 }
 
 /// Mentions as people read them in a terminal: `@U123`.
 fn plain(text: &str) -> String {
-    text.replace(text::MENTION_OPEN, "@").replace(text::MENTION_CLOSE, "")
+    let text = text.replace(text::MENTION_OPEN, "@").replace(text::MENTION_CLOSE, "");
+    // `<url|label>` reads as `label (url)`.
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find(text::LINK_OPEN) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + text::LINK_OPEN.len_utf8()..];
+        let end = after.find(text::LINK_CLOSE).unwrap_or(after.len());
+        let (url, label) = after[..end].split_once('|').unwrap_or((&after[..end], ""));
+        out.push_str(&format!("{label} ({url})"));
+        rest = after.get(end + text::LINK_CLOSE.len_utf8()..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The length Slack counts after escaping.

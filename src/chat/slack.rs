@@ -228,6 +228,11 @@ impl SlackWebApi {
         Ok(users.users.into_iter().map(|user| user.to_string()).collect())
     }
 
+    /// The underlying client, for Socket Mode (which opens its connection through it).
+    pub fn client(&self) -> Arc<SlackHyperClient> {
+        self.client.clone()
+    }
+
     fn session(&self) -> SlackClientSession<'_, SlackClientHyperHttpsConnector> {
         self.client.open_session(&self.token)
     }

@@ -315,6 +315,28 @@ pub fn control_fields(detail: &ControlDetail) -> Vec<String> {
         format!("*Owner*\n{}", detail.owner),
         format!("*Criteria*\n{}", criteria.join(", ")),
     ]
+    .into_iter()
+    .chain(detail.ticket.as_ref().map(ticket_field))
+    .collect()
+}
+
+/// A control's Jira ticket, beside its other facts.
+pub fn ticket_field(ticket: &crate::views::TicketLine) -> String {
+    if ticket.pending {
+        return "*Jira ticket*\nbeing created".to_owned();
+    }
+    let mut text = format!("*Jira ticket*\n{} — {}", ticket.key, ticket.status);
+    text.push_str(&format!(", {}", ticket.assignee.as_deref().unwrap_or("unassigned")));
+    if let Some(due) = ticket.due_date {
+        text.push_str(&format!(", due {due}"));
+    }
+    if ticket.flagged {
+        text.push_str("\n*closed in Jira while the control still fails*");
+    }
+    if let Some(url) = &ticket.url {
+        text.push_str(&format!("\n{url}"));
+    }
+    text
 }
 
 /// The title above a control's checks.
@@ -450,6 +472,50 @@ pub fn jira_not_configured(control_id: &str) -> String {
         "I cannot open a ticket for `{control_id}`: Jira is not configured. Set JIRA_URL, \
          JIRA_EMAIL and JIRA_API_TOKEN (and `[jira] project`) on the server."
     )
+}
+
+/// Said while a ticket is being opened.
+pub fn opening_ticket(control_id: &str) -> String {
+    format!("Opening a Jira ticket for `{control_id}`…")
+}
+
+/// A link in Slack's `<url|label>` form; the renderer keeps it as a link.
+fn link(url: &str, label: &str) -> String {
+    format!("{LINK_OPEN}{url}|{label}{LINK_CLOSE}")
+}
+
+/// Opens a link written by [`link`] (rendered as `<`).
+pub const LINK_OPEN: char = '\u{E002}';
+/// Closes a link (rendered as `>`).
+pub const LINK_CLOSE: char = '\u{E003}';
+
+pub fn ticket_opened(key: &str, url: &str, control_id: &str) -> String {
+    format!(
+        "Opened {} for `{control_id}`. It closes itself when the control passes again.",
+        link(url, key)
+    )
+}
+
+pub fn ticket_opened_by(user: &str, key: &str, url: &str) -> String {
+    format!("🎫 {} opened {}.", mention_user(user), link(url, key))
+}
+
+pub fn ticket_exists(key: &str, url: &str, status: &str, control_id: &str) -> String {
+    format!("`{control_id}` is already tracked in {} ({status}).", link(url, key))
+}
+
+pub fn ticket_being_created(control_id: &str) -> String {
+    format!(
+        "A ticket for `{control_id}` is being created right now; it will show on the control in a moment."
+    )
+}
+
+pub fn nothing_to_remediate(control_id: &str, state: &str) -> String {
+    format!("`{control_id}` is {state}: there is nothing to open a ticket for.")
+}
+
+pub fn ticket_failed(control_id: &str, why: &str) -> String {
+    format!("I could not open a Jira ticket for `{control_id}`: {why}")
 }
 
 /// Someone tried to approve or reject their own exception request.

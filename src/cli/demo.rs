@@ -1,8 +1,9 @@
 //! `kushim demo`: the whole product on a simulated organisation, in one command.
 //!
-//! It starts the sandbox (fakes of GitHub, AWS IAM and Okta on 127.0.0.1), collects from it
-//! through the real client crates into a database of its own, evaluates all 64 controls and
-//! prints the posture and the failing controls with their reasons. On a terminal it then offers
+//! It starts the sandbox (fakes of GitHub, AWS IAM, Okta and Jira on 127.0.0.1), collects from
+//! it through the real client crates into a database of its own, evaluates all 64 controls,
+//! prints the posture and the failing controls with their reasons, and opens the remediation
+//! tickets of the severe ones in the sandbox Jira. On a terminal it then offers
 //! a console for the other commands; otherwise (scripts, CI) it exits.
 
 use std::{io::IsTerminal, path::Path, process::ExitCode, str::FromStr};
@@ -14,8 +15,12 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::{Cli, Command, Painter, print, recorded_states, render, run_command};
 use crate::{
+    chat::{
+        bot::{Asker, Bot},
+        roles::Roles,
+    },
     collection::{self, Progress},
-    config::Config,
+    config::{Config, SlackRoles},
     controls::ControlState,
     engine::Engine,
     integrations::collect::RetryPolicy,
@@ -38,7 +43,7 @@ pub async fn run(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
 
     print(&format!(
         "Kushim demo: a simulated organisation (GitHub org \"acme\" with {} repositories and {} members, \
-         an AWS account with {} IAM users, an Okta org with {} users)\nserved on 127.0.0.1 by fakes that \
+         an AWS account with {} IAM users, an Okta org with {} users, a Jira site with project SEC)\nserved on 127.0.0.1 by fakes that \
          speak each service's API. Nothing leaves this machine.\n\n",
         size.repos, size.members, size.iam_users, size.okta_users
     ));
@@ -59,6 +64,7 @@ pub async fn run(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
     print(&format!("\n{}", render::status(&status, painter)));
     print(&failing_controls(&engine, &refresh).await?);
     print(&in_slack(&engine, &refresh, now).await?);
+    print(&remediation_tickets(&engine, &sandbox, &refresh).await?);
 
     match keep {
         Some(path) => print(&format!(
@@ -72,7 +78,8 @@ pub async fn run(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
     }
 
     if std::io::stdin().is_terminal() {
-        console(&engine, &config, &url).await?;
+        let bot = chat_bot(&engine, &sandbox);
+        console(&engine, &bot, &config, &url).await?;
     }
     engine.store().close().await;
     drop(sandbox);
@@ -156,16 +163,78 @@ fn indent(text: &str) -> String {
     text.lines().map(|line| format!("    {line}\n")).collect()
 }
 
-/// Reads commands from the terminal and runs them on the demo's database, like the CLI would.
-async fn console(engine: &Engine, config: &Config, url: &DatabaseUrl) -> anyhow::Result<()> {
+/// The remediation loop on the sandbox's Jira site: tickets for the failing controls of the
+/// automatic severities (critical and high by default), as `kushim` would open them.
+async fn remediation_tickets(
+    engine: &Engine,
+    sandbox: &Sandbox,
+    refresh: &crate::engine::Refresh,
+) -> anyhow::Result<String> {
+    let remediation = crate::remediation::Remediation::new(
+        engine.clone(),
+        sandbox.jira.settings(),
+        RetryPolicy::default(),
+    )?;
+    let events = remediation.reconcile(refresh, refresh.at).await?;
+    let opened: Vec<_> =
+        events.iter().filter(|e| e.kind == crate::remediation::TicketEventKind::Created).collect();
+    let mut out = format!(
+        "\nJira (sandbox site, project SEC): {} remediation tickets opened for the failing critical and \
+         high-severity controls, each labelled, due by severity, with the failing resources in its \
+         description:\n",
+        opened.len()
+    );
+    for event in opened.iter().take(PROBLEMS_SHOWN) {
+        out.push_str(&format!("  {}  {}  {}\n", event.key, event.control_id, event.url));
+    }
+    if opened.len() > PROBLEMS_SHOWN {
+        out.push_str(&format!("  … and {} more.\n", opened.len() - PROBLEMS_SHOWN));
+    }
+    Ok(out)
+}
+
+/// The person at the demo's console, as Slack would name them. An admin, so every command works.
+const CONSOLE_USER: &str = "UDEMOADMIN";
+
+/// The chat bot over the demo's data, for `/kushim …` typed at the console. No Slack workspace
+/// is behind it: replies are printed as plain text.
+fn chat_bot(engine: &Engine, sandbox: &Sandbox) -> Bot {
+    let roles =
+        Roles::new(&SlackRoles { admins: vec![CONSOLE_USER.into()], ..SlackRoles::default() });
+    let bot =
+        Bot::new(engine.clone(), None, roles, sandbox.targets(), crate::server::system_clock());
+    let jira = sandbox.jira.settings();
+    let url = jira.url.clone();
+    if let Ok(remediation) =
+        crate::remediation::Remediation::new(engine.clone(), jira, RetryPolicy::default())
+    {
+        bot.set_remediation(remediation, &url);
+    }
+    bot
+}
+
+/// Reads commands from the terminal and runs them on the demo's database: CLI commands as the
+/// CLI would, and `/kushim …` as the Slack bot would answer them.
+async fn console(
+    engine: &Engine,
+    bot: &Bot,
+    config: &Config,
+    url: &DatabaseUrl,
+) -> anyhow::Result<()> {
     print(
         "\nTry the other commands on the demo data: status, controls --failing, control AC-02, \
-         findings --failing, verify. `help` lists them, `quit` ends the demo.\n",
+         findings --failing, verify. Type `/kushim status` (or any `/kushim` command) to see what \
+         the Slack bot answers. `help` lists them, `quit` ends the demo.\n",
     );
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
         print("kushim> ");
         let Some(line) = lines.next_line().await? else { break };
+        if let Some(chat) = line.trim().strip_prefix("/kushim") {
+            let asker = Asker { user: CONSOLE_USER.into(), ..Asker::default() };
+            print(&format!("\n{}\n", bot.command(&asker, chat).await.to_plain_text()));
+            continue;
+        }
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.first().copied() {
             None => continue,

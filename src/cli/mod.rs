@@ -24,6 +24,7 @@ use crate::{
     chat::{self, bot::Bot, roles::Roles, slack::SlackWebApi},
     checks::{self, Finding, Outcome},
     collection::{self, Progress, Targets},
+    config::SlackMode,
     config::{self, Config},
     engine::{Actor, Engine},
     integrations::{Integration, collect::RetryPolicy},
@@ -124,6 +125,13 @@ enum Command {
     /// Manual evidence (policies, sign-offs, reports)
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Open the control's Jira remediation ticket, or show the one it has (needs [jira] or JIRA_URL, JIRA_EMAIL, JIRA_API_TOKEN)
+    Ticket {
+        /// Control id, e.g. AC-02
+        id: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Print the chat app definitions generated from the commands (manifest/*.json)
     #[command(subcommand)]
     Manifest(ManifestCommand),
@@ -215,6 +223,7 @@ enum IntegrationArg {
     Github,
     Aws,
     Okta,
+    Jira,
 }
 
 impl From<IntegrationArg> for Integration {
@@ -223,6 +232,7 @@ impl From<IntegrationArg> for Integration {
             IntegrationArg::Github => Integration::GitHub,
             IntegrationArg::Aws => Integration::Aws,
             IntegrationArg::Okta => Integration::Okta,
+            IntegrationArg::Jira => Integration::Jira,
         }
     }
 }
@@ -281,14 +291,23 @@ async fn serve(
     // Secrets come from the environment or files, never a flag: a flag's value shows in `ps`
     // and shell history.
     let settings = loaded.config.slack(&config::process_env)?;
-    let Some(secret) = settings.signing_secret.clone() else {
-        bail!(
+    let socket_mode = settings.mode == SlackMode::Socket;
+    let secret = match (settings.signing_secret.clone(), socket_mode) {
+        (Some(secret), _) => secret,
+        // Over Socket Mode nothing arrives on the HTTP Slack endpoints; a secret nobody knows
+        // makes them refuse every request.
+        (None, true) => config::Secret::new(uuid::Uuid::new_v4().to_string()),
+        (None, false) => bail!(
             "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from your Slack app's \
-             Basic Information page into it, so Kushim can verify that requests come from Slack"
-        );
+             Basic Information page into it, so Kushim can verify that requests come from Slack \
+             (or use Socket Mode: [slack] mode = \"socket\" with SLACK_APP_TOKEN)"
+        ),
     };
     let slack = match &settings.bot_token {
         Some(token) => Some(SlackWebApi::new(&settings.api_url, token)?),
+        None if socket_mode => {
+            bail!("Socket Mode needs SLACK_BOT_TOKEN (OAuth & Permissions, xoxb-…) to answer")
+        }
         None => {
             eprintln!(
                 "SLACK_BOT_TOKEN is not set: slash commands answer, but buttons, forms, the App \
@@ -296,6 +315,14 @@ async fn serve(
             );
             None
         }
+    };
+    let app_token = match (&settings.app_token, socket_mode) {
+        (Some(token), true) => Some(token.clone()),
+        (None, true) => bail!(
+            "Socket Mode needs SLACK_APP_TOKEN: an app-level token (xapp-…) with the \
+             connections:write scope, from your Slack app's Basic Information page"
+        ),
+        (_, false) => None,
     };
     let targets = Targets::configured(&loaded.config, &config::process_env)?;
     let url = loaded.config.database_url(database_url)?;
@@ -316,24 +343,78 @@ async fn serve(
         .with_lease(loaded.config.jobs.lease());
         background.deliver(outbox, crate::jobs::background::OUTBOX_POLL);
     }
-    let bot = Bot::new(engine, slack, Roles::new(&settings.roles), targets, clock);
+    let bot = Bot::new(engine, slack.clone(), Roles::new(&settings.roles), targets, clock);
+    if let Some(jira) = loaded.config.jira(&config::process_env)? {
+        let url = jira.url.clone();
+        let remediation = crate::remediation::Remediation::new(
+            bot.engine().clone(),
+            jira,
+            crate::integrations::collect::RetryPolicy::default(),
+        )?;
+        bot.set_remediation(remediation, &url);
+    }
+    let stopping = tokio_util::sync::CancellationToken::new();
     let signal = server::shutdown_signal();
-    let stop = background.stop_handle();
-    let shutdown = async move {
-        signal.await;
-        stop.stop();
-    };
+    tokio::spawn({
+        let stopping = stopping.clone();
+        async move {
+            signal.await;
+            stopping.cancel();
+        }
+    });
+    tokio::spawn({
+        let (stopping, background) = (stopping.clone(), background.stop_handle());
+        async move {
+            stopping.cancelled().await;
+            background.stop();
+        }
+    });
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     // The bound address, not the asked one: `--listen 127.0.0.1:0` picks a free port.
     let bound = listener.local_addr().context("the listening address")?;
-    eprintln!(
-        "Kushim is listening on http://{bound} (Slack: /slack/commands, /slack/interactions, \
-         /slack/events; /metrics, /healthz, /readyz)"
-    );
-    let state = server::AppState::new(bot.clone(), secret);
-    server::serve(listener, state, shutdown).await.context("serving")?;
+    let socket = match (&slack, &app_token) {
+        (Some(slack), Some(app_token)) => {
+            let (bot, slack, app_token, stopping) =
+                (bot.clone(), slack.clone(), app_token.clone(), stopping.clone());
+            Some(tokio::spawn(async move {
+                server::socket::run(bot, &slack, &app_token, stopping.cancelled_owned()).await
+            }))
+        }
+        _ => None,
+    };
+    if socket.is_some() {
+        eprintln!(
+            "Kushim is listening on http://{bound} (/metrics, /healthz, /readyz) and talks to \
+             Slack over Socket Mode"
+        );
+    } else {
+        eprintln!(
+            "Kushim is listening on http://{bound} (Slack: /slack/commands, /slack/interactions, \
+             /slack/events; /metrics, /healthz, /readyz)"
+        );
+    }
+    let mut state = server::AppState::new(bot.clone(), secret);
+    // Jira webhooks only when both Jira and the webhook secret are set up.
+    let webhook_secret = config::process_env("JIRA_WEBHOOK_SECRET");
+    if let (Some(jira), Some(secret)) = (loaded.config.jira(&config::process_env)?, webhook_secret)
+    {
+        let remediation = crate::remediation::Remediation::new(
+            bot.engine().clone(),
+            jira,
+            crate::integrations::collect::RetryPolicy::default(),
+        )?;
+        state = state.with_jira(server::JiraWebhook {
+            remediation,
+            secret: config::Secret::new(secret.trim()),
+        });
+        eprintln!("Jira webhooks are accepted at /jira/webhook");
+    }
+    server::serve(listener, state, stopping.clone().cancelled_owned()).await.context("serving")?;
+    if let Some(socket) = socket {
+        socket.await.context("the Socket Mode task")??;
+    }
     // Running jobs finish, or are released for another replica after the grace period.
     background.stop().await;
     bot.engine().store().close().await;
@@ -407,8 +488,18 @@ async fn run_command(
                 exceptions: store.exceptions().await?,
                 history: store.transitions_of(&control.id, 20).await?,
             };
+            let site = config
+                .jira
+                .as_ref()
+                .and_then(|j| j.url.clone())
+                .or_else(|| config::process_env("JIRA_URL"));
+            let ticket = store
+                .current_ticket(&control.id)
+                .await?
+                .map(|link| crate::views::TicketLine::new(&link, site.as_deref()));
             let detail =
-                ControlDetail::new(engine.catalog(), &control, assessment, refresh.at, records);
+                ControlDetail::new(engine.catalog(), &control, assessment, refresh.at, records)
+                    .with_ticket(ticket);
             emit(json.json, &detail, || render::control(&detail, painter))?;
         }
         Command::Findings { check, failing, json } => {
@@ -438,7 +529,26 @@ async fn run_command(
             let before = recorded_states(engine).await?;
             let reports =
                 collection::collect(engine, &targets, &RetryPolicy::default(), &progress).await?;
-            let view = views::CollectView::new(engine.catalog(), &reports, &before);
+            let mut view = views::CollectView::new(engine.catalog(), &reports, &before);
+            // With Jira configured, tickets follow the new states whichever integration ran.
+            if let (Some(jira), Some(latest)) = (config.jira(&config::process_env)?, reports.last())
+            {
+                let remediation = crate::remediation::Remediation::new(
+                    engine.clone(),
+                    jira,
+                    RetryPolicy::default(),
+                )?;
+                let mut events = match remediation.sync(now).await {
+                    Ok(events) => events,
+                    // The reconcile below still runs; its own failures become events.
+                    Err(error) => {
+                        eprintln!("warning: Jira ticket statuses could not be synced: {error}");
+                        Vec::new()
+                    }
+                };
+                events.extend(remediation.reconcile(&latest.refresh, now).await?);
+                view = view.with_ticket_events(events);
+            }
             emit(json.json, &view, || render::collect(&view, painter))?;
             if view.runs.iter().any(|run| run.outcome != "collected") {
                 return Ok(ExitCode::from(1));
@@ -473,6 +583,21 @@ async fn run_command(
             let jobs = store.jobs(status.map(Into::into), limit.clamp(1, 10_000)).await?;
             let view = serde_json::json!({ "queues": depth, "jobs": jobs });
             emit(json.json, &view, || render::jobs(&depth, &jobs, painter))?;
+        }
+        Command::Ticket { id, json } => {
+            let settings = config.jira(&config::process_env)?.context(
+                "Jira is not configured: set JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN (`kushim init` \
+                 shows the [jira] settings)",
+            )?;
+            let remediation = crate::remediation::Remediation::new(
+                engine.clone(),
+                settings,
+                crate::integrations::collect::RetryPolicy::default(),
+            )?;
+            // Judge on the newest evidence first, as `kushim control` does.
+            engine.refresh(now).await?;
+            let outcome = remediation.open_ticket(&id, &cli_actor(), now).await?;
+            emit(json.json, &outcome, || render::ticket_outcome(&outcome))?;
         }
         Command::Evidence(EvidenceCommand::Add { control, file, note, owner, json }) => {
             let content =

@@ -176,6 +176,53 @@ pub fn controls(lines: &[ControlLine], painter: Painter) -> String {
     format!("{}\n{} controls\n", control_table(lines.iter(), painter), lines.len())
 }
 
+/// `SEC-1 (In Progress), assigned to Dana, due 2026-12-02 — https://…/browse/SEC-1`.
+pub fn ticket_line(ticket: &crate::views::TicketLine) -> String {
+    if ticket.pending {
+        return "being created in Jira".into();
+    }
+    let mut line = format!("{} ({})", ticket.key, ticket.status);
+    match &ticket.assignee {
+        Some(who) => line.push_str(&format!(", assigned to {who}")),
+        None => line.push_str(", unassigned"),
+    }
+    if let Some(due) = ticket.due_date {
+        line.push_str(&format!(", due {due}"));
+    }
+    if ticket.flagged {
+        line.push_str(", CLOSED IN JIRA WHILE THE CONTROL STILL FAILS");
+    }
+    if let Some(url) = &ticket.url {
+        line.push_str(&format!(" — {url}"));
+    }
+    line
+}
+
+/// What `kushim ticket <ID>` did.
+pub fn ticket_outcome(outcome: &crate::remediation::TicketOutcome) -> String {
+    use crate::remediation::TicketOutcome;
+    match outcome {
+        TicketOutcome::Created(t) => format!(
+            "Opened {} for {} in Jira: {}\nDue {}. Kushim comments when the failing resources change and closes it when the control passes.\n",
+            t.key,
+            t.control_id,
+            t.url,
+            t.due_date.map_or("-".into(), |d| d.to_string())
+        ),
+        TicketOutcome::AlreadyExists(t) => format!(
+            "{} already has {} ({}{}): {}\n",
+            t.control_id,
+            t.key,
+            t.status,
+            if t.flagged { ", closed in Jira while the control still fails" } else { "" },
+            t.url
+        ),
+        TicketOutcome::BeingCreated { control_id } => format!(
+            "A ticket for {control_id} is being created by another request; run this again in a minute to see it.\n"
+        ),
+    }
+}
+
 pub fn control(detail: &ControlDetail, painter: Painter) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} — {}", painter.bold(&detail.id), painter.bold(&detail.title));
@@ -189,6 +236,9 @@ pub fn control(detail: &ControlDetail, painter: Painter) -> String {
     );
     if let Some(freshness) = &detail.freshness {
         let _ = writeln!(out, "Freshness: automated evidence older than {freshness} is stale");
+    }
+    if let Some(ticket) = &detail.ticket {
+        let _ = writeln!(out, "Ticket:    {}", ticket_line(ticket));
     }
     let _ = writeln!(out, "\n{}", detail.description);
 
@@ -345,6 +395,26 @@ pub fn findings(findings: &[Finding], painter: Painter) -> String {
     format!("{}\n{} findings\n", trim_table(&table), findings.len())
 }
 
+/// The Jira ticket events of a collection, one line each.
+fn ticket_events(events: &[crate::remediation::TicketEvent], painter: Painter) -> String {
+    let mut out = String::new();
+    if events.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "\n{}", painter.bold("Jira tickets:"));
+    for event in events {
+        let _ = writeln!(
+            out,
+            "  {:<20} {:<8} {:<8} {}",
+            event.kind.as_str(),
+            event.control_id,
+            event.key,
+            event.detail
+        );
+    }
+    out
+}
+
 pub fn collect(view: &CollectView, painter: Painter) -> String {
     let mut table = painter.table();
     table.set_header(vec!["INTEGRATION", "OUTCOME", "API CALLS", "FINDINGS", "SECONDS"]);
@@ -395,6 +465,7 @@ pub fn collect(view: &CollectView, painter: Painter) -> String {
         "\nPosture score: {:.1} / 100. `kushim status` for the whole picture.",
         view.score
     );
+    out.push_str(&ticket_events(&view.ticket_events, painter));
     out
 }
 

@@ -51,12 +51,13 @@ impl SandboxSize {
         SandboxSize { repos: 300, members: 200, okta_users: 1000, iam_users: 150 };
 }
 
-/// A whole simulated organisation served on 127.0.0.1 by fakes that speak the GitHub, AWS IAM
-/// and Okta APIs; the real client crates collect from it exactly as from the real services.
+/// A whole simulated organisation served on 127.0.0.1 by fakes that speak the GitHub, AWS IAM,
+/// Okta and Jira Cloud APIs (the Jira site starts empty: tickets are Kushim's own); the real client crates collect from it exactly as from the real services.
 pub struct Sandbox {
     pub github: github::FakeGitHub,
     pub aws: aws::FakeIam,
     pub okta: okta::FakeOkta,
+    pub jira: jira::FakeJira,
 }
 
 impl Sandbox {
@@ -65,6 +66,7 @@ impl Sandbox {
             github: github::start(github::generated_world(size.repos, size.members)).await?,
             aws: aws::start(aws::generated_world(size.iam_users)).await?,
             okta: okta::start(okta::generated_world(size.okta_users)).await?,
+            jira: jira::start(jira::JiraSite::default()).await?,
         })
     }
 
@@ -77,6 +79,7 @@ impl Sandbox {
                 sdk: Some(self.aws.sdk_config()),
             }),
             okta: Some(self.okta.settings()),
+            jira: Some(self.jira.settings()),
         }
     }
 }

@@ -5,12 +5,15 @@
 //!   otherwise), so a load balancer only sends traffic to a server that can answer.
 //! - `GET /metrics` — Prometheus text format.
 //! - `POST /slack/commands`, `/slack/interactions`, `/slack/events` — see [`slack`].
+//! - `POST /jira/webhook` — Jira ticket changes, signed with `JIRA_WEBHOOK_SECRET`, see [`jira`].
 //!
 //! Every Slack route is verified (signature and timestamp) by [`slack::Verified`] before its body
 //! is parsed. Every request runs in a span with its method, route and a request id, and its
 //! latency is measured by route and status.
 
+pub mod jira;
 pub mod slack;
+pub mod socket;
 
 use std::{
     future::Future,
@@ -48,11 +51,35 @@ pub struct AppState {
 struct Inner {
     bot: Bot,
     signing_secret: Secret,
+    jira: Option<JiraWebhook>,
+}
+
+/// What `POST /jira/webhook` needs: the loop that applies ticket changes and the secret Jira
+/// signs deliveries with.
+pub struct JiraWebhook {
+    pub remediation: crate::remediation::Remediation,
+    pub secret: Secret,
 }
 
 impl AppState {
     pub fn new(bot: Bot, signing_secret: Secret) -> AppState {
-        AppState { inner: Arc::new(Inner { bot, signing_secret }) }
+        AppState { inner: Arc::new(Inner { bot, signing_secret, jira: None }) }
+    }
+
+    /// Accepts Jira webhooks (without this, `/jira/webhook` refuses every delivery).
+    pub fn with_jira(self, webhook: JiraWebhook) -> AppState {
+        let inner = &self.inner;
+        AppState {
+            inner: Arc::new(Inner {
+                bot: inner.bot.clone(),
+                signing_secret: inner.signing_secret.clone(),
+                jira: Some(webhook),
+            }),
+        }
+    }
+
+    fn jira(&self) -> Option<&JiraWebhook> {
+        self.inner.jira.as_ref()
     }
 
     pub fn bot(&self) -> &Bot {
@@ -83,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .route("/slack/commands", post(slack::commands))
         .route("/slack/interactions", post(slack::interactions))
         .route("/slack/events", post(slack::events))
+        .route("/jira/webhook", post(jira::webhook))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(observe))
         .with_state(state)

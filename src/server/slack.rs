@@ -1,4 +1,6 @@
-//! Slack's side of the server: request verification and slash commands.
+//! Slack's side of the server: request verification, slash commands, interactions and events.
+//! The payload handling is shared with Socket Mode ([`super::socket`]): only the transport
+//! differs.
 //!
 //! A request is checked by the [`Verified`] extractor before anything reads its body: Slack signs
 //! `v0:{timestamp}:{body}` with HMAC-SHA256 and the app's signing secret, and a request older than
@@ -27,7 +29,7 @@ use crate::{
         actions::Action,
         bot::{
             Asker, Bot, COMPENSATING_BLOCK, Click, EXCEPTION_FORM, EXPIRY_BLOCK, ExceptionForm,
-            REASON_BLOCK, Surface,
+            FormErrors, REASON_BLOCK, Surface,
         },
         reply::Reply,
         slack::MessageRef,
@@ -332,11 +334,34 @@ pub async fn interactions(State(state): State<AppState>, Verified(body): Verifie
             return (StatusCode::BAD_REQUEST, error.to_string()).into_response();
         }
     };
-    handle_interaction(state.bot(), interaction).await
+    handle_interaction(state.bot(), interaction).await.into_response()
 }
 
-/// Shared by HTTP and Socket Mode: the response body Slack expects for an interaction.
-pub async fn handle_interaction(bot: &Bot, interaction: Interaction) -> Response {
+/// What Slack gets back for an interaction.
+#[derive(Debug)]
+pub enum InteractionAnswer {
+    /// A plain acknowledgement (and, for a form, "close it").
+    Ack,
+    /// The form stays open with these errors beside its fields.
+    FormErrors(FormErrors),
+    /// The interaction was not usable.
+    Malformed(&'static str),
+}
+
+impl IntoResponse for InteractionAnswer {
+    fn into_response(self) -> Response {
+        match self {
+            InteractionAnswer::Ack => StatusCode::OK.into_response(),
+            InteractionAnswer::FormErrors(errors) => {
+                Json(json!({ "response_action": "errors", "errors": errors })).into_response()
+            }
+            InteractionAnswer::Malformed(why) => (StatusCode::BAD_REQUEST, why).into_response(),
+        }
+    }
+}
+
+/// Shared by HTTP and Socket Mode: what to answer Slack for an interaction.
+pub async fn handle_interaction(bot: &Bot, interaction: Interaction) -> InteractionAnswer {
     match interaction {
         Interaction::BlockActions {
             user,
@@ -347,7 +372,7 @@ pub async fn handle_interaction(bot: &Bot, interaction: Interaction) -> Response
             actions,
         } => {
             let Some(clicked) = actions.into_iter().next() else {
-                return (StatusCode::BAD_REQUEST, "no action").into_response();
+                return InteractionAnswer::Malformed("no action");
             };
             let channel_id = channel
                 .map(|c| c.id)
@@ -359,7 +384,7 @@ pub async fn handle_interaction(bot: &Bot, interaction: Interaction) -> Response
             let Some(action) = Action::from_id(&clicked.action_id) else {
                 // A button this version never made: nothing to do, and nothing is changed.
                 span.in_scope(|| tracing::warn!("unknown action_id"));
-                return StatusCode::OK.into_response();
+                return InteractionAnswer::Ack;
             };
             let surface = match container {
                 Some(c) if c.kind == "view" => Surface::Home,
@@ -372,7 +397,7 @@ pub async fn handle_interaction(bot: &Bot, interaction: Interaction) -> Response
             let click = Click { asker, action, value: clicked.value.unwrap_or_default(), surface };
             let bot = bot.clone();
             bot.clone().spawn_tracked(async move { bot.click(click).await }.instrument(span));
-            StatusCode::OK.into_response()
+            InteractionAnswer::Ack
         }
         Interaction::ViewSubmission { user, view } if view.callback_id == EXCEPTION_FORM => {
             let (control_id, channel) = view
@@ -390,13 +415,11 @@ pub async fn handle_interaction(bot: &Bot, interaction: Interaction) -> Response
             let asker = Asker { user: user.id, ..Asker::default() };
             match bot.submit_exception(&asker, form).await {
                 // An empty 200 closes the modal.
-                Ok(()) => StatusCode::OK.into_response(),
-                Err(errors) => {
-                    Json(json!({ "response_action": "errors", "errors": errors })).into_response()
-                }
+                Ok(()) => InteractionAnswer::Ack,
+                Err(errors) => InteractionAnswer::FormErrors(errors),
             }
         }
-        Interaction::ViewSubmission { .. } | Interaction::Other => StatusCode::OK.into_response(),
+        Interaction::ViewSubmission { .. } | Interaction::Other => InteractionAnswer::Ack,
     }
 }
 
@@ -459,27 +482,41 @@ pub async fn events(State(state): State<AppState>, Verified(body): Verified) -> 
                 .into_response();
         }
     };
-    handle_event(state.bot(), delivery).await
-}
-
-/// Shared by HTTP and Socket Mode.
-pub async fn handle_event(bot: &Bot, delivery: EventDelivery) -> Response {
-    match delivery {
-        EventDelivery::UrlVerification { challenge } => {
+    match handle_event(state.bot(), delivery).await {
+        EventAnswer::Ack => StatusCode::OK.into_response(),
+        EventAnswer::Challenge(challenge) => {
             Json(json!({ "challenge": challenge })).into_response()
         }
+        // Not acknowledged, so Slack retries it later rather than it being lost.
+        EventAnswer::RetryLater => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// What Slack gets back for an event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum EventAnswer {
+    Ack,
+    /// The `url_verification` handshake.
+    Challenge(String),
+    /// The event could not be recorded; Slack should deliver it again.
+    RetryLater,
+}
+
+/// Shared by HTTP and Socket Mode: acts on an event (once per event id) and says what to answer.
+pub async fn handle_event(bot: &Bot, delivery: EventDelivery) -> EventAnswer {
+    match delivery {
+        EventDelivery::UrlVerification { challenge } => EventAnswer::Challenge(challenge),
         EventDelivery::EventCallback { event_id, event, authorizations } => {
             let span = tracing::info_span!("event", event_id = %event_id);
             match bot.engine().store().first_sighting_of_event(&event_id, bot.now()).await {
                 Ok(true) => {}
                 Ok(false) => {
                     span.in_scope(|| tracing::info!("a retried event, already handled"));
-                    return StatusCode::OK.into_response();
+                    return EventAnswer::Ack;
                 }
                 Err(error) => {
-                    // Not acknowledged, so Slack retries it later rather than it being lost.
                     span.in_scope(|| tracing::error!(%error, "cannot record an event"));
-                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                    return EventAnswer::RetryLater;
                 }
             }
             let bot_user = authorizations
@@ -510,9 +547,9 @@ pub async fn handle_event(bot: &Bot, delivery: EventDelivery) -> Response {
                 }
                 Event::AppHomeOpened { .. } | Event::Other => {}
             }
-            StatusCode::OK.into_response()
+            EventAnswer::Ack
         }
-        EventDelivery::Other => StatusCode::OK.into_response(),
+        EventDelivery::Other => EventAnswer::Ack,
     }
 }
 

@@ -14,6 +14,7 @@
 //! - [`verify`] — recomputes every chain (`kushim verify`).
 //! - [`jobs`] — the durable job queue and the scheduler's marks (not chained: operational).
 //! - [`outbox`] — outgoing chat messages, channel pacing and subscriptions (operational too).
+//! - [`tickets`] — Jira remediation tickets: the control ↔ ticket link and ticket events.
 
 pub mod chain;
 mod chat;
@@ -23,6 +24,7 @@ mod ledger;
 mod outbox;
 mod people;
 mod runs;
+mod tickets;
 mod verify;
 
 use std::{fmt, path::Path, str::FromStr};
@@ -44,6 +46,9 @@ pub use people::{
     NewException, NewManualEvidence,
 };
 pub use runs::{CollectionRunRecord, NewCollectionRun};
+pub use tickets::{
+    NewTicket, NewTicketEvent, TicketClaim, TicketEventRecord, TicketLink, TicketPhase,
+};
 pub use verify::{BrokenLink, ChainReport, VerifyReport};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -177,6 +182,17 @@ fn redact_password(url: &str) -> String {
     }
 }
 
+/// See [`Store::assessment_inputs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssessmentInputs(Vec<(String, i64)>);
+
+impl AssessmentInputs {
+    /// Whether any evidence was ever collected.
+    pub fn has_evidence(&self) -> bool {
+        self.0.iter().any(|(chain, seq)| chain == "evidence" && *seq > 0)
+    }
+}
+
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -243,6 +259,20 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// A fingerprint of everything an assessment reads (evidence, findings, uploads, exceptions
+    /// and their decisions): the chains' lengths. Equal fingerprints mean equal inputs, so an
+    /// assessment made for one still holds. Transitions and the audit log are outputs, not inputs.
+    pub async fn assessment_inputs(&self) -> Result<AssessmentInputs, StoreError> {
+        let rows = sqlx::query(
+            "SELECT chain, seq FROM chain_heads WHERE chain NOT IN ('transitions', 'audit_log') \
+             ORDER BY chain",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .context("read the chain heads")?;
+        Ok(AssessmentInputs(rows.iter().map(|row| (row.get(0), row.get(1))).collect()))
     }
 
     /// Whether the database answers, for health checks.

@@ -15,6 +15,7 @@ use super::{
     ledger::{evaluation_content, evidence_content, finding_content},
     people::{audit_content, decision_content, exception_content, manual_evidence_content},
     runs::run_content,
+    tickets::ticket_event_content,
 };
 
 /// The first problem found in one chain.
@@ -188,6 +189,21 @@ const CHAINS: &[ChainSpec] = &[
                 row.get(7),
                 row.get(8),
                 &row.get::<String, _>(9),
+            ))
+        },
+    },
+    ChainSpec {
+        chain: "ticket_events",
+        select: "SELECT seq, prev_hash, record_hash, control_id, issue_key, kind, at, actor, detail \
+                 FROM ticket_events ORDER BY seq",
+        content: |row| {
+            Ok(ticket_event_content(
+                &row.get::<String, _>(3),
+                &row.get::<String, _>(4),
+                &row.get::<String, _>(5),
+                row.get(6),
+                &row.get::<String, _>(7),
+                &row.get::<String, _>(8),
             ))
         },
     },

@@ -232,7 +232,29 @@ mod replies {
             manual_evidence: vec![],
             exceptions: vec![],
             history: vec![],
+            ticket: None,
         }
+    }
+
+    #[test]
+    fn a_controls_ticket_shows_beside_its_facts() {
+        let ticket = crate::views::TicketLine {
+            key: "SEC-7".into(),
+            url: Some("https://acme.atlassian.net/browse/SEC-7".into()),
+            status: "Closed".into(),
+            status_category: "done".into(),
+            assignee: Some("Dana Ops".into()),
+            due_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 2),
+            flagged: true,
+            pending: false,
+        };
+        let fields = control_fields(&detail().with_ticket(Some(ticket)));
+        assert_eq!(
+            fields.last().unwrap(),
+            "*Jira ticket*\nSEC-7 — Closed, Dana Ops, due 2026-12-02\n*closed in Jira while the \
+             control still fails*\nhttps://acme.atlassian.net/browse/SEC-7"
+        );
+        assert_eq!(control_fields(&detail()).len(), 4, "no ticket, no field");
     }
 
     #[test]

@@ -3,6 +3,18 @@
 //! the evidence for CC4.2 ("deficiencies are communicated and corrected timely").
 //!
 //! Parts that could not be fetched are recorded in `gaps` under the `PART_*` names below.
+//!
+//! [`collect`] and [`doctor`] talk to the site (`client.rs`: gouqi and reqwest, errors, retries;
+//! `collector.rs`: what to fetch). The remediation loop (`crate::remediation`) uses the same
+//! client to create, comment on and transition the tickets.
+
+pub mod client;
+mod collector;
+
+pub use collector::{collect, doctor, tickets_jql};
+
+/// The label on every ticket Kushim opens.
+pub const LABEL: &str = "kushim";
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};

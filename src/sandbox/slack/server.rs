@@ -28,6 +28,8 @@ use crate::sandbox::serve::{FakeServer, Fault, Recorder, with_faults};
 
 /// The bot token the fake accepts unless told otherwise.
 pub const BOT_TOKEN: &str = "xoxb-sandbox-kushim";
+/// The app-level token `apps.connections.open` accepts (Socket Mode).
+pub const APP_TOKEN: &str = "xapp-sandbox-kushim";
 /// The fake workspace.
 pub const TEAM_ID: &str = "T0SANDBOX";
 const BOT_USER_ID: &str = "UKUSHIMBOT";
@@ -120,6 +122,18 @@ struct Workspace {
 struct Shared {
     workspace: Arc<Mutex<Workspace>>,
     called: Arc<Notify>,
+    sockets: Arc<Mutex<Sockets>>,
+    socket_event: Arc<Notify>,
+    /// Where `apps.connections.open` points clients: `ws://127.0.0.1:PORT/socket`.
+    socket_url: Arc<Mutex<String>>,
+}
+
+/// Socket Mode connections and the acknowledgements they sent back.
+#[derive(Default)]
+struct Sockets {
+    connections: Vec<tokio::sync::mpsc::UnboundedSender<String>>,
+    /// envelope id → the `payload` of its acknowledgement (`null` when it had none).
+    acks: HashMap<String, Value>,
 }
 
 /// A running fake Slack. Dropping it stops the server.
@@ -139,10 +153,14 @@ pub async fn start() -> std::io::Result<FakeSlack> {
             ..Workspace::default()
         })),
         called: Arc::new(Notify::new()),
+        sockets: Arc::default(),
+        socket_event: Arc::new(Notify::new()),
+        socket_url: Arc::default(),
     };
     let router = Router::new()
         .route("/api/{method}", post(api_post).get(api_get))
         .route("/respond/{id}", post(respond))
+        .route("/socket", axum::routing::get(socket))
         .with_state(shared.clone())
         .layer(middleware::from_fn({
             let recorder = recorder.clone();
@@ -151,6 +169,7 @@ pub async fn start() -> std::io::Result<FakeSlack> {
             }
         }));
     let server = FakeServer::start(router).await?;
+    *shared.socket_url.lock().expect("socket url") = format!("ws://{}/socket", server.addr());
     Ok(FakeSlack { server, recorder, shared })
 }
 
@@ -218,6 +237,40 @@ impl FakeSlack {
             Fault::RateLimited { retry_after_seconds },
             Some(times),
         );
+    }
+
+    /// Delivers a Socket Mode envelope of `kind` (`slash_commands`, `interactive`,
+    /// `events_api`) over the first open connection and returns the `payload` of Kushim's
+    /// acknowledgement (`null` for a bare one). Waits up to ten seconds for a connection and for
+    /// the acknowledgement.
+    pub async fn deliver_over_socket(&self, kind: &str, payload: Value) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let envelope_id = format!("envelope-{}", uuid::Uuid::new_v4());
+        let envelope = json!({
+            "envelope_id": envelope_id, "type": kind, "payload": payload,
+            "accepts_response_payload": kind != "events_api", "retry_attempt": 0,
+            "retry_reason": "",
+        })
+        .to_string();
+        let mut sent = false;
+        loop {
+            let waiting = self.shared.socket_event.notified();
+            {
+                let mut sockets = self.shared.sockets.lock().expect("sockets");
+                if let Some(ack) = sockets.acks.remove(&envelope_id) {
+                    return ack;
+                }
+                if !sent {
+                    sockets.connections.retain(|c| !c.is_closed());
+                    if let Some(connection) = sockets.connections.first() {
+                        sent = connection.send(envelope.clone()).is_ok();
+                    }
+                }
+            }
+            if tokio::time::timeout_at(deadline, waiting).await.is_err() {
+                panic!("no Socket Mode acknowledgement of {kind} within 10 s (sent: {sent})");
+            }
+        }
     }
 
     pub async fn stop(self) {
@@ -292,6 +345,55 @@ fn form_fields<'a>(
     Value::Object(fields.map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect())
 }
 
+/// A Socket Mode connection: says hello, forwards envelopes, records acknowledgements.
+async fn socket(
+    State(shared): State<Shared>,
+    upgrade: axum::extract::ws::WebSocketUpgrade,
+) -> Response {
+    use axum::extract::ws::Message;
+    upgrade.on_upgrade(move |mut socket| async move {
+        let hello = json!({
+            "type": "hello", "num_connections": 1,
+            "debug_info": { "host": "applink-sandbox", "build_number": 1, "approximate_connection_time": 18060 },
+            "connection_info": { "app_id": "AKUSHIM" },
+        });
+        if socket.send(Message::Text(hello.to_string().into())).await.is_err() {
+            return;
+        }
+        let (outgoing, mut envelopes) = tokio::sync::mpsc::unbounded_channel::<String>();
+        shared.sockets.lock().expect("sockets").connections.push(outgoing);
+        shared.socket_event.notify_waiters();
+        loop {
+            tokio::select! {
+                envelope = envelopes.recv() => {
+                    let Some(envelope) = envelope else { break };
+                    if socket.send(Message::Text(envelope.into())).await.is_err() {
+                        break;
+                    }
+                }
+                message = socket.recv() => {
+                    match message {
+                        Some(Ok(Message::Text(text))) => {
+                            if let Ok(ack) = serde_json::from_str::<Value>(&text)
+                                && let Some(id) = ack["envelope_id"].as_str()
+                            {
+                                let payload = ack.get("payload").cloned().unwrap_or(Value::Null);
+                                shared.sockets.lock().expect("sockets").acks.insert(id.to_owned(), payload);
+                                shared.socket_event.notify_waiters();
+                            }
+                        }
+                        Some(Ok(Message::Ping(data))) => {
+                            let _ = socket.send(Message::Pong(data)).await;
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(_)) | None => break,
+                    }
+                }
+            }
+        }
+    })
+}
+
 async fn respond(State(shared): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
     let Ok(mut body) = serde_json::from_slice::<Value>(&body) else {
         return (StatusCode::BAD_REQUEST, "invalid_payload").into_response();
@@ -311,6 +413,14 @@ fn call(shared: &Shared, method: &str, headers: &HeaderMap, body: Value) -> Resp
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
+    if method == "apps.connections.open" {
+        if token != Some(APP_TOKEN) {
+            return Json(json!({ "ok": false, "error": "invalid_auth" })).into_response();
+        }
+        let url = shared.socket_url.lock().expect("socket url").clone();
+        record(shared, SlackCall { method: method.to_owned(), body });
+        return Json(json!({ "ok": true, "url": url })).into_response();
+    }
     let answer = {
         let mut workspace = shared.workspace.lock().expect("fake Slack workspace");
         if token != Some(workspace.bot_token.as_str()) {

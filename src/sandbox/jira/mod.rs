@@ -2,6 +2,16 @@
 //! `n` Kushim remediation tickets from index-based patterns (a quarter closed, every 5th overdue,
 //! every 23rd without a due date, the rest due within the next weeks). Dates are relative to
 //! [`as_of`]; judge it with `CheckContext::new(as_of())`.
+//!
+//! The served fake lives beside it: [`world`] holds a simulated Jira Cloud site (project,
+//! workflow with status categories, issues), [`server`] serves it in the REST v3 wire format for
+//! the real clients (gouqi and reqwest) to work against.
+
+pub mod server;
+pub mod world;
+
+pub use server::{FakeJira, start};
+pub use world::JiraSite;
 
 use chrono::TimeDelta;
 
