@@ -30,6 +30,10 @@ pub struct Config {
     pub github: Option<GitHubConfig>,
     pub aws: Option<AwsConfig>,
     pub okta: Option<OktaConfig>,
+    /// `[jobs]`: the background engine of `kushim serve`.
+    pub jobs: JobsConfig,
+    /// `[schedules.NAME]`: changes to the default schedules, or new ones.
+    pub schedules: std::collections::BTreeMap<String, ScheduleConfig>,
     pub jira: Option<JiraConfig>,
     pub slack: Option<SlackConfig>,
 }
@@ -86,6 +90,50 @@ pub struct OktaConfig {
     pub private_key_file: Option<PathBuf>,
     /// The key id (`kid`) registered for that key, if any (`OKTA_KEY_ID`).
     pub key_id: Option<String>,
+}
+
+/// `[jobs]`. Every setting has a default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// The team's timezone (IANA name) for schedules that do not name their own. Default UTC.
+    pub timezone: Option<String>,
+    /// How long a worker's claim on a job lasts before another replica may take the job over
+    /// (renewed while the job runs). Default 60.
+    pub lease_seconds: Option<u64>,
+    /// A control that changes state again within this many minutes of its last alert updates
+    /// that alert instead of posting a new one. Default 60.
+    pub flap_window_minutes: Option<u64>,
+}
+
+impl JobsConfig {
+    pub fn timezone(&self) -> &str {
+        self.timezone.as_deref().unwrap_or("UTC")
+    }
+
+    pub fn lease(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::seconds(self.lease_seconds.unwrap_or(60).clamp(5, 3600) as i64)
+    }
+
+    pub fn flap_window(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::minutes(self.flap_window_minutes.unwrap_or(60).min(7 * 24 * 60) as i64)
+    }
+}
+
+/// `[schedules.NAME]`: for a default schedule only the keys given change it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Seconds first: `sec min hour day month weekday`, e.g. "0 0 9 * * Mon-Fri".
+    pub cron: Option<String>,
+    /// IANA name; default `[jobs] timezone`.
+    pub timezone: Option<String>,
+    /// The job to run: collect, evaluate, digest, exception_sweep, evidence_reminders, jira_sync.
+    pub job: Option<String>,
+    /// For `collect`: only this integration (github, aws, okta); default all configured.
+    pub integration: Option<String>,
+    /// `false` turns a default schedule off.
+    pub enabled: Option<bool>,
 }
 
 /// `[jira]`: where remediation tickets go and what they look like. The site and account may
@@ -668,6 +716,21 @@ pub const EXAMPLE: &str = r#"# Kushim configuration. Every setting is optional; 
 
 [checks.jira]
 # grace_days = 0                 # days past the due date before a remediation ticket counts as overdue
+
+# The background engine of `kushim serve`: schedules, job leases, alert damping.
+[jobs]
+# timezone = "UTC"               # the team's timezone, for schedules without their own
+# lease_seconds = 60             # a crashed replica's job is taken over after this long
+# flap_window_minutes = 60       # a control changing again within this updates its alert in place
+
+# Schedules: cron is seconds first (sec min hour day month weekday); name weekdays (Mon-Fri),
+# since numbers run 1 = Sunday. Defaults: collect-<integration> every 4 hours, evaluate hourly,
+# digest 09:00 Mon-Fri, exception-sweep 08:00 daily, evidence-reminders Monday 10:00.
+# A table named like a default changes only what it sets; `enabled = false` turns it off.
+# [schedules.digest]
+# cron = "0 0 9 * * Mon-Fri"
+# timezone = "Europe/Berlin"
+# job = "digest"
 "#;
 
 #[cfg(test)]

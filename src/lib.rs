@@ -24,6 +24,8 @@
 //! - [`views`] — what is shown, as data: CLI tables, `--json` and chat replies render the same views.
 //! - [`suggest`] — "did you mean …?" for mistyped control, check and command names.
 //! - [`cli`] — the `kushim` command line.
+//! - [`jobs`] — the background engine: durable jobs, cron schedules, workers, alerts, digests.
+//! - [`outbox`] — delivering queued chat messages once, in order, paced, updated in place.
 //! - [`remediation`] — the Jira ticket loop: one ticket per failing control, kept in step with it.
 
 pub mod catalog;
@@ -35,6 +37,8 @@ pub mod config;
 pub mod controls;
 pub mod engine;
 pub mod integrations;
+pub mod jobs;
+pub mod outbox;
 pub mod remediation;
 pub mod sandbox;
 pub mod server;

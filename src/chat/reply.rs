@@ -417,6 +417,12 @@ pub fn control(detail: &ControlDetail) -> Reply {
     Reply { fallback: header, blocks }
 }
 
+/// Lines packed into at most `max_sections` sections under an optional title, the rest counted
+/// in "…and N more" (for messages built outside this module: alerts, digests).
+pub fn list_blocks(title: Option<String>, lines: &[String], max_sections: usize) -> Vec<Block> {
+    list(title, lines, max_sections)
+}
+
 /// What a person can do about a control in this state: everything for a failing one, a
 /// re-check for one whose evidence is missing, stale or errored, nothing otherwise.
 fn control_buttons(control_id: &str, state: ControlState) -> Option<Block> {

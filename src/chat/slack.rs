@@ -272,3 +272,93 @@ fn is_loopback(url: &Url) -> bool {
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
+
+/// What the outbox sends: blocks rendered when the message was queued, and a metadata key by
+/// which a post can be found again after a crash ([`SlackWebApi::find_by_metadata`]).
+impl SlackWebApi {
+    /// `chat.postMessage` with prebuilt Block Kit `blocks`, carrying `metadata`
+    /// (`event_type`, `key`) when given.
+    pub async fn post_blocks(
+        &self,
+        channel: &str,
+        text: &str,
+        blocks: &Value,
+        metadata: Option<(&str, &str)>,
+    ) -> Result<MessageRef, SlackApiError> {
+        const METHOD: &str = "chat.postMessage";
+        let mut content = block_content(METHOD, text, blocks)?;
+        content.metadata = metadata.map(|(event_type, key)| SlackMessageMetadata {
+            event_type: event_type.to_owned(),
+            event_payload: Some([("key".to_owned(), key.to_owned())].into_iter().collect()),
+        });
+        let request = SlackApiChatPostMessageRequest::new(channel.into(), content);
+        let response = self
+            .session()
+            .chat_post_message(&request)
+            .await
+            .map_err(|e| SlackApiError::from_client(METHOD, e))?;
+        Ok(MessageRef { channel: response.channel.to_string(), ts: response.ts.to_string() })
+    }
+
+    /// `chat.update` with prebuilt blocks.
+    pub async fn update_blocks(
+        &self,
+        message: &MessageRef,
+        text: &str,
+        blocks: &Value,
+    ) -> Result<(), SlackApiError> {
+        const METHOD: &str = "chat.update";
+        let request = SlackApiChatUpdateRequest::new(
+            message.channel.clone().into(),
+            block_content(METHOD, text, blocks)?,
+            message.ts.clone().into(),
+        );
+        self.session()
+            .chat_update(&request)
+            .await
+            .map_err(|e| SlackApiError::from_client(METHOD, e))?;
+        Ok(())
+    }
+
+    /// `conversations.history`: the `ts` of the newest of the channel's latest 100 messages that
+    /// carries metadata `event_type` with this `key`.
+    pub async fn find_by_metadata(
+        &self,
+        channel: &str,
+        event_type: &str,
+        key: &str,
+    ) -> Result<Option<String>, SlackApiError> {
+        const METHOD: &str = "conversations.history";
+        let mut request = SlackApiConversationsHistoryRequest::new();
+        request.channel = Some(channel.into());
+        request.limit = Some(100);
+        request.include_all_metadata = Some(true);
+        let history = self
+            .session()
+            .conversations_history(&request)
+            .await
+            .map_err(|e| SlackApiError::from_client(METHOD, e))?;
+        Ok(history
+            .messages
+            .into_iter()
+            .find(|message| {
+                message.content.metadata.as_ref().is_some_and(|m| {
+                    m.event_type == event_type
+                        && m.event_payload.as_ref().and_then(|p| p.get("key")).map(String::as_str)
+                            == Some(key)
+                })
+            })
+            .map(|message| message.origin.ts.to_string()))
+    }
+}
+
+fn block_content(
+    method: &'static str,
+    text: &str,
+    blocks: &Value,
+) -> Result<SlackMessageContent, SlackApiError> {
+    let blocks: Vec<SlackBlock> = serde_json::from_value(blocks.clone()).map_err(|error| {
+        SlackApiError::Transport { method, detail: format!("bad blocks: {error}") }
+    })?;
+    Ok(SlackMessageContent::new().with_text(text.to_owned()).with_blocks(blocks))
+}

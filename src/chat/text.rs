@@ -745,6 +745,158 @@ fn serde_plain(value: &impl serde::Serialize) -> String {
 #[cfg(test)]
 mod tests;
 
+// --- What the background engine posts on its own: alerts, reminders, the daily digest. ---
+
+/// An alert's header: the control and the state it is in now.
+pub fn alert_header(control_id: &str, title: &str, now: ControlState) -> String {
+    format!("{control_id} {title}: {}", now.as_str())
+}
+
+/// An alert's first line: what changed and why.
+pub fn alert_change(from: Option<&str>, to: ControlState, reason: &str) -> String {
+    let was = from.map(|from| format!(" (was {from})")).unwrap_or_default();
+    match to {
+        ControlState::Passing | ControlState::ManualOk => {
+            format!("*Fixed*: now *{}*{was}. {reason}", to.as_str())
+        }
+        _ => format!("Now *{}*{was}: {reason}", to.as_str()),
+    }
+}
+
+/// The facts beside an alert.
+pub fn alert_fields(severity: &str, owner: &str, since: DateTime<Utc>) -> Vec<String> {
+    vec![
+        format!("*Severity*\n{severity}"),
+        format!("*Owner*\n{owner}"),
+        format!("*Since*\n{}", since.format("%Y-%m-%d %H:%M UTC")),
+    ]
+}
+
+/// Under an alert whose control keeps changing state.
+pub fn alert_flapping(changes: usize, window_minutes: i64) -> String {
+    format!(
+        "Changed state {changes} times in the last {window_minutes} minutes; this message is \
+         updated in place instead of posting new ones."
+    )
+}
+
+/// The header of a warning about an exception that runs out soon.
+pub fn exception_expiring_header(control_id: &str, title: &str) -> String {
+    format!("{control_id} {title}: exception expires soon")
+}
+
+/// What expires, when, and what happens then.
+pub fn exception_expiring(expires_at: DateTime<Utc>, approved_by: &str, reason: &str) -> String {
+    format!(
+        "The risk exception approved by {approved_by} expires on *{}*. After that the control \
+         counts with its real state again. Exception: {reason}",
+        expires_at.format("%Y-%m-%d")
+    )
+}
+
+/// The header of the weekly manual-evidence reminder.
+pub fn evidence_reminder_header(count: usize) -> String {
+    if count == 1 {
+        "Manual evidence due: 1 control".to_owned()
+    } else {
+        format!("Manual evidence due: {count} controls")
+    }
+}
+
+/// One control whose manual evidence is due, overdue or missing.
+pub fn evidence_due_line(
+    control_id: &str,
+    title: &str,
+    owner: &str,
+    due_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> String {
+    let when = match due_at {
+        None => "never submitted".to_owned(),
+        Some(due) if due < now => format!("overdue since {}", due.format("%Y-%m-%d")),
+        Some(due) => format!("due {}", due.format("%Y-%m-%d")),
+    };
+    format!("• `{control_id}` {title} — {when} (owner: {owner})")
+}
+
+/// How to hand in manual evidence.
+pub fn evidence_reminder_hint() -> String {
+    "Upload with `kushim evidence add <CONTROL> --file F --note \"…\"`.".to_owned()
+}
+
+/// The digest's header, dated in the team's timezone.
+pub fn digest_header(date: chrono::NaiveDate) -> String {
+    format!("SOC 2 daily digest, {}", date.format("%a %d %b %Y"))
+}
+
+/// The score, its change since yesterday and the 14-day trend.
+pub fn digest_score(score: f64, change: Option<f64>, sparkline: &str) -> String {
+    let change = match change {
+        Some(delta) if delta > 0.05 => format!(" (up {delta:.1} since yesterday)"),
+        Some(delta) if delta < -0.05 => format!(" (down {:.1} since yesterday)", -delta),
+        Some(_) => " (unchanged since yesterday)".to_owned(),
+        None => String::new(),
+    };
+    format!("Posture *{score:.1} / 100*{change}\n14 days: `{sparkline}`")
+}
+
+pub fn digest_newly_failing_title() -> String {
+    "*Newly failing*".to_owned()
+}
+
+pub fn digest_fixed_title() -> String {
+    "*Fixed*".to_owned()
+}
+
+pub fn digest_collections_title() -> String {
+    "*Collections that failed*".to_owned()
+}
+
+/// One failed collection run.
+pub fn collection_failed_line(integration: &str, at: DateTime<Utc>, detail: &str) -> String {
+    format!("• {integration} at {}: {detail}", at.format("%H:%M UTC"))
+}
+
+pub fn digest_exceptions_title() -> String {
+    "*Exceptions expiring within 7 days*".to_owned()
+}
+
+/// One exception that expires soon.
+pub fn expiring_exception_line(control_id: &str, expires_at: DateTime<Utc>) -> String {
+    format!("• `{control_id}` on {}", expires_at.format("%Y-%m-%d"))
+}
+
+pub fn digest_evidence_title() -> String {
+    "*Manual evidence due*".to_owned()
+}
+
+pub fn digest_tickets_title() -> String {
+    "*Open remediation tickets*".to_owned()
+}
+
+/// Said in a digest when nothing changed and nothing is due.
+pub fn digest_quiet() -> String {
+    "Nothing changed since yesterday and nothing is due this week.".to_owned()
+}
+
+/// The header of the message about a job that gave up.
+pub fn dead_job_header(kind: &str) -> String {
+    format!("Background job failed: {kind}")
+}
+
+/// What failed, how often, and where to look.
+pub fn dead_job(id: i64, attempts: i64, error: &str) -> String {
+    format!(
+        "Job {id} failed {attempts} times and will not be retried. Last error: {error}\n\
+         `kushim jobs --status dead` lists failed jobs; `kushim jobs enqueue` runs one again."
+    )
+}
+
+/// Under every digest.
+pub fn digest_footer() -> String {
+    "`/kushim status` for the full picture, `/kushim controls failing` for what to fix.".to_owned()
+}
+
 /// A button's label.
 pub fn button_label(action: Action) -> String {
     match action {

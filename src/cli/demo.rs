@@ -24,6 +24,7 @@ use crate::{
     controls::ControlState,
     engine::Engine,
     integrations::collect::RetryPolicy,
+    jobs,
     sandbox::{Sandbox, SandboxSize},
     store::{DatabaseUrl, Store},
     views,
@@ -62,6 +63,7 @@ pub async fn run(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
     let status = views::StatusView::new(engine.catalog(), &refresh, true);
     print(&format!("\n{}", render::status(&status, painter)));
     print(&failing_controls(&engine, &refresh).await?);
+    print(&in_slack(&engine, &refresh, now).await?);
     print(&remediation_tickets(&engine, &sandbox, &refresh).await?);
 
     match keep {
@@ -122,6 +124,43 @@ async fn failing_controls(
         ));
     }
     Ok(out)
+}
+
+/// An alert and the daily digest as `kushim serve` would post them to subscribed channels.
+async fn in_slack(
+    engine: &Engine,
+    refresh: &crate::engine::Refresh,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let worst = engine
+        .catalog()
+        .controls()
+        .iter()
+        .zip(&refresh.assessments)
+        .filter(|(_, a)| a.state == ControlState::Failing)
+        .max_by(|(a, _), (b, _)| a.severity.cmp(&b.severity).then(b.id.cmp(&a.id)));
+    if let Some((control, _)) = worst
+        && let Some(transition) = engine.store().transitions_of(&control.id, 1).await?.first()
+    {
+        let alert = jobs::alerts::alert(control, transition, 1, chrono::TimeDelta::hours(1));
+        out.push_str(&format!(
+            "\nIn a channel subscribed to alerts (`/kushim subscribe #security alerts`), `kushim serve` posts:\n\n{}",
+            indent(&alert.to_plain_text())
+        ));
+    }
+    let inputs =
+        jobs::digest::gather(engine.store(), engine.catalog(), refresh, chrono_tz::UTC, now)
+            .await?;
+    out.push_str(&format!(
+        "\nAnd every weekday at 09:00 in a channel subscribed to the digest:\n\n{}",
+        indent(&jobs::digest::digest(&inputs, now).to_plain_text())
+    ));
+    Ok(out)
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|line| format!("    {line}\n")).collect()
 }
 
 /// The remediation loop on the sandbox's Jira site: tickets for the failing controls of the

@@ -135,6 +135,54 @@ enum Command {
     /// Print the chat app definitions generated from the commands (manifest/*.json)
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// The background job queue: jobs per kind and status, recent jobs, dead jobs with their error
+    #[command(args_conflicts_with_subcommands = true)]
+    Jobs {
+        #[command(subcommand)]
+        action: Option<JobsAction>,
+        /// Only jobs in this status
+        #[arg(long, value_enum)]
+        status: Option<JobStatusArg>,
+        /// How many jobs to list, newest first
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsAction {
+    /// Queue a job now for the workers of `kushim serve` (the same jobs the schedules queue)
+    Enqueue {
+        /// collect, evaluate, digest, exception_sweep, evidence_reminders or jira_sync
+        kind: String,
+        /// For collect: only this integration
+        #[arg(long, value_enum)]
+        integration: Option<IntegrationArg>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+/// The job statuses `kushim jobs --status` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum JobStatusArg {
+    Queued,
+    Running,
+    Done,
+    Dead,
+}
+
+impl From<JobStatusArg> for crate::store::JobStatus {
+    fn from(arg: JobStatusArg) -> Self {
+        match arg {
+            JobStatusArg::Queued => crate::store::JobStatus::Queued,
+            JobStatusArg::Running => crate::store::JobStatus::Running,
+            JobStatusArg::Done => crate::store::JobStatus::Done,
+            JobStatusArg::Dead => crate::store::JobStatus::Dead,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -280,13 +328,22 @@ async fn serve(
     let url = loaded.config.database_url(database_url)?;
     let store = Store::open(&url).await?;
     let engine = Engine::new(store, &loaded.config)?;
-    let bot = Bot::new(
-        engine,
-        slack.clone(),
-        Roles::new(&settings.roles),
-        targets,
-        server::system_clock(),
-    );
+    let clock = server::system_clock();
+    let integrations = targets.integrations();
+    let runner = crate::jobs::runner(&engine, &loaded.config, targets.clone(), clock.clone())?;
+    let mut background = crate::jobs::start(runner, &loaded.config, &integrations, clock.clone())?;
+    if let Some(api) = &slack {
+        let name = format!("{}/outbox", crate::jobs::process_name());
+        let outbox = crate::outbox::Dispatcher::new(
+            engine.store().clone(),
+            api.clone(),
+            name,
+            clock.clone(),
+        )
+        .with_lease(loaded.config.jobs.lease());
+        background.deliver(outbox, crate::jobs::background::OUTBOX_POLL);
+    }
+    let bot = Bot::new(engine, slack.clone(), Roles::new(&settings.roles), targets, clock);
     if let Some(jira) = loaded.config.jira(&config::process_env)? {
         let url = jira.url.clone();
         let remediation = crate::remediation::Remediation::new(
@@ -303,6 +360,13 @@ async fn serve(
         async move {
             signal.await;
             stopping.cancel();
+        }
+    });
+    tokio::spawn({
+        let (stopping, background) = (stopping.clone(), background.stop_handle());
+        async move {
+            stopping.cancelled().await;
+            background.stop();
         }
     });
     let listener = tokio::net::TcpListener::bind(listen)
@@ -351,6 +415,8 @@ async fn serve(
     if let Some(socket) = socket {
         socket.await.context("the Socket Mode task")??;
     }
+    // Running jobs finish, or are released for another replica after the grace period.
+    background.stop().await;
     bot.engine().store().close().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -502,6 +568,21 @@ async fn run_command(
             if !report.intact() {
                 return Ok(ExitCode::from(1));
             }
+        }
+        Command::Jobs { action: Some(JobsAction::Enqueue { kind, integration, json }), .. } => {
+            let request = crate::jobs::JobRequest::parse(&kind, integration.map(Into::into))?;
+            let key = format!("cli:{}:{}", request.kind(), uuid::Uuid::new_v4());
+            let (job, _) = crate::jobs::enqueue(engine.store(), &request, key, now).await?;
+            emit(json.json, &job, || {
+                format!("Queued job {} ({}); `kushim serve` runs it.\n", job.id, job.kind)
+            })?;
+        }
+        Command::Jobs { action: None, status, limit, json } => {
+            let store = engine.store();
+            let depth = store.queue_depth().await?;
+            let jobs = store.jobs(status.map(Into::into), limit.clamp(1, 10_000)).await?;
+            let view = serde_json::json!({ "queues": depth, "jobs": jobs });
+            emit(json.json, &view, || render::jobs(&depth, &jobs, painter))?;
         }
         Command::Ticket { id, json } => {
             let settings = config.jira(&config::process_env)?.context(

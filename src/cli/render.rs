@@ -564,3 +564,59 @@ fn indent(text: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// `kushim jobs`: queue depth per kind, then the jobs, dead ones with their error.
+pub fn jobs(
+    depth: &[crate::store::QueueDepth],
+    jobs: &[crate::store::Job],
+    painter: Painter,
+) -> String {
+    use crate::store::JobStatus;
+    if jobs.is_empty() && depth.is_empty() {
+        return "No jobs yet. `kushim serve` runs the schedules (see [schedules] in `kushim init`).\n"
+            .into();
+    }
+    let mut queues = painter.table();
+    queues.set_header(vec!["KIND", "QUEUED", "RUNNING", "DONE", "DEAD"]);
+    let mut kinds: Vec<&str> = depth.iter().map(|d| d.kind.as_str()).collect();
+    kinds.dedup();
+    for kind in kinds {
+        let count = |status: JobStatus| {
+            depth
+                .iter()
+                .find(|d| d.kind == kind && d.status == status)
+                .map_or(0, |d| d.jobs)
+                .to_string()
+        };
+        queues.add_row(vec![
+            Cell::new(kind),
+            Cell::new(count(JobStatus::Queued)),
+            Cell::new(count(JobStatus::Running)),
+            Cell::new(count(JobStatus::Done)),
+            Cell::new(painter.paint(
+                &count(JobStatus::Dead),
+                Style::new().fg_color(Some(AnsiColor::Red.into())),
+            )),
+        ]);
+    }
+    let mut table = painter.table();
+    table.set_header(vec!["ID", "KIND", "STATUS", "ATTEMPTS", "RUN AT", "KEY", "LAST ERROR"]);
+    for job in jobs {
+        let style = match job.status {
+            JobStatus::Dead => Style::new().fg_color(Some(AnsiColor::Red.into())),
+            JobStatus::Running => Style::new().fg_color(Some(AnsiColor::Yellow.into())),
+            JobStatus::Queued => Style::new(),
+            JobStatus::Done => Style::new().fg_color(Some(AnsiColor::Green.into())),
+        };
+        table.add_row(vec![
+            Cell::new(job.id),
+            Cell::new(&job.kind),
+            Cell::new(painter.paint(job.status.as_str(), style)),
+            Cell::new(format!("{}/{}", job.attempts, job.max_attempts)),
+            Cell::new(job.run_at.format("%Y-%m-%d %H:%M:%S").to_string()),
+            Cell::new(clip(&job.idempotency_key, 40)),
+            Cell::new(clip(job.last_error.as_deref().unwrap_or(""), 90)),
+        ]);
+    }
+    format!("{}\n\n{}\n{} jobs shown\n", trim_table(&queues), trim_table(&table), jobs.len())
+}

@@ -54,7 +54,9 @@ pub(super) fn transition_content(
 }
 
 impl Store {
-    /// Appends transitions and moves each control's current state, atomically.
+    /// Appends transitions and moves each control's current state, atomically. A transition
+    /// whose `from_state` is no longer the control's recorded state is skipped: another
+    /// evaluation (a concurrent job, another replica) recorded that change first.
     pub async fn record_transitions(
         &self,
         transitions: &[NewTransition],
@@ -63,6 +65,27 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut tx = self.pool.begin().await.context("begin recording transitions")?;
+        // A write first takes SQLite's write lock (PostgreSQL's row lock), so the states read
+        // next cannot change before this transaction commits.
+        sqlx::query("UPDATE chain_heads SET seq = seq WHERE chain = 'transitions'")
+            .execute(&mut *tx)
+            .await
+            .context("lock the transitions chain")?;
+        let current: std::collections::HashMap<String, String> =
+            sqlx::query("SELECT control_id, state FROM control_states")
+                .fetch_all(&mut *tx)
+                .await
+                .context("read current states")?
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect();
+        let transitions: Vec<&NewTransition> = transitions
+            .iter()
+            .filter(|t| current.get(&t.control_id) == t.from_state.as_ref())
+            .collect();
+        if transitions.is_empty() {
+            return Ok(Vec::new());
+        }
         let count = i64::try_from(transitions.len()).unwrap_or(i64::MAX);
         let (mut seq, mut prev_hash) = claim_chain_positions(&mut tx, "transitions", count).await?;
         let mut recorded = Vec::with_capacity(transitions.len());
@@ -169,5 +192,24 @@ fn transition_from_row(row: &AnyRow) -> TransitionRecord {
         to_state: row.get(3),
         at: from_unix(row.get(4)),
         reason: row.get(5),
+    }
+}
+
+impl Store {
+    /// Every transition up to `until`, oldest first: replayed, they give each control's state at
+    /// any earlier moment (the digest's trend).
+    pub async fn transitions_until(
+        &self,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<TransitionRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, control_id, from_state, to_state, at, reason FROM transitions \
+             WHERE at <= $1 ORDER BY seq",
+        )
+        .bind(to_unix(until))
+        .fetch_all(&self.pool)
+        .await
+        .context("read transitions")?;
+        Ok(rows.iter().map(transition_from_row).collect())
     }
 }

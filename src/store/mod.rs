@@ -12,12 +12,16 @@
 //! - [`runs`] — collection runs and what collectors keep between runs.
 //! - [`chat`] — Slack events already acted on, snoozed alerts.
 //! - [`verify`] — recomputes every chain (`kushim verify`).
+//! - [`jobs`] — the durable job queue and the scheduler's marks (not chained: operational).
+//! - [`outbox`] — outgoing chat messages, channel pacing and subscriptions (operational too).
 //! - [`tickets`] — Jira remediation tickets: the control ↔ ticket link and ticket events.
 
 pub mod chain;
 mod chat;
 mod history;
+mod jobs;
 mod ledger;
+mod outbox;
 mod people;
 mod runs;
 mod tickets;
@@ -34,7 +38,9 @@ use sqlx::{
 
 pub use chat::Snooze;
 pub use history::{ControlStateRow, NewTransition, TransitionRecord};
+pub use jobs::{FailOutcome, Job, JobStatus, NewJob, QueueDepth};
 pub use ledger::{EvidenceRecord, NewEvidence};
+pub use outbox::{Enqueued, MessageStatus, NewMessage, OutboxMessage, Subscription};
 pub use people::{
     AuditEntry, AuditRecord, ExceptionDecision, ExceptionRecord, ManualEvidenceRecord,
     NewException, NewManualEvidence,

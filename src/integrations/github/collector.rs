@@ -588,13 +588,17 @@ async fn last_event(
     actor: Option<&str>,
 ) -> Result<Option<Option<DateTime<Utc>>>, CollectError> {
     let since = (Utc::now() - TimeDelta::days(AUDIT_LOG_DAYS)).format("%Y-%m-%d");
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    if let Some(actor) = actor {
-        query.append_pair("phrase", &format!("actor:{actor} created:>={since}"));
-    }
-    query.append_pair("include", "all").append_pair("per_page", "1");
-    let reply =
-        client.get(&AUDIT_LOG, &format!("/orgs/{org}/audit-log?{}", query.finish())).await?;
+    // Built before the request: the serializer is not Send, and collections run on the
+    // background workers' threads.
+    let query = {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(actor) = actor {
+            query.append_pair("phrase", &format!("actor:{actor} created:>={since}"));
+        }
+        query.append_pair("include", "all").append_pair("per_page", "1");
+        query.finish()
+    };
+    let reply = client.get(&AUDIT_LOG, &format!("/orgs/{org}/audit-log?{query}")).await?;
     if reply.status == StatusCode::NOT_FOUND {
         return Ok(None);
     }

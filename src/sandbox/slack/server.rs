@@ -480,6 +480,28 @@ impl Workspace {
                     "message": bot_message(body, &ts),
                 })
             }
+            "conversations.history" => {
+                // Newest first, as Slack answers; metadata only when asked for.
+                let channel = field("channel");
+                if let Some(error) = self.channel_error(&channel) {
+                    return refused(error);
+                }
+                let with_metadata = field("include_all_metadata") == "true";
+                let messages: Vec<Value> = self
+                    .messages
+                    .iter()
+                    .rev()
+                    .filter(|m| m.channel == channel && m.thread_ts.is_none())
+                    .map(|m| {
+                        let mut message = bot_message(&m.body, &m.ts);
+                        if with_metadata && !m.body["metadata"].is_null() {
+                            message["metadata"] = m.body["metadata"].clone();
+                        }
+                        message
+                    })
+                    .collect();
+                json!({ "ok": true, "messages": messages, "has_more": false })
+            }
             "chat.postEphemeral" => {
                 let channel = field("channel");
                 if let Some(error) = self.channel_error(&channel) {
