@@ -2,7 +2,13 @@
 //! document), checks run, controls re-assessed, transitions recorded. It is the only place that
 //! both reads the store and calls the pure judges.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -103,7 +109,14 @@ pub struct Engine {
     out_of_scope: HashMap<String, String>,
     /// The latest assessment and what it was made from, shared by every clone.
     current: Arc<tokio::sync::Mutex<Option<Cached>>>,
+    /// Counts this process's re-assessments: a change made here is seen at once, without
+    /// waiting for [`RECHECK_INPUTS_AFTER`].
+    assessed: Arc<AtomicU64>,
 }
+
+/// How long an assessment is trusted before the store is asked whether its inputs changed. Other
+/// processes' writes (another replica's collection) show within this; this process's own at once.
+const RECHECK_INPUTS_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The controls as they stand, for answering questions.
 #[derive(Debug, Clone)]
@@ -117,6 +130,10 @@ struct Cached {
     inputs: AssessmentInputs,
     minute: i64,
     current: Current,
+    /// When the inputs were last compared with the store's.
+    checked: std::time::Instant,
+    /// [`Engine::assessed`] when it was made.
+    generation: u64,
 }
 
 impl Engine {
@@ -144,6 +161,7 @@ impl Engine {
             thresholds: config.checks.clone(),
             out_of_scope,
             current: Arc::new(tokio::sync::Mutex::new(None)),
+            assessed: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -257,20 +275,33 @@ impl Engine {
     /// move with time). Chat questions go through here, so a busy channel costs one assessment
     /// per change, not one per question.
     pub async fn current(&self, now: DateTime<Utc>) -> Result<Current, EngineError> {
-        let inputs = self.store.assessment_inputs().await?;
         let minute = now.timestamp().div_euclid(60);
         let mut cached = self.current.lock().await;
-        if let Some(hit) = cached.as_ref()
-            && hit.inputs == inputs
+        if let Some(hit) = cached.as_mut()
             && hit.minute == minute
+            && hit.generation == self.assessed.load(Ordering::Acquire)
         {
-            return Ok(hit.current.clone());
+            if hit.checked.elapsed() < RECHECK_INPUTS_AFTER {
+                return Ok(hit.current.clone());
+            }
+            let inputs = self.store.assessment_inputs().await?;
+            if inputs == hit.inputs {
+                hit.checked = std::time::Instant::now();
+                return Ok(hit.current.clone());
+            }
         }
+        let inputs = self.store.assessment_inputs().await?;
         let current = Current {
             refresh: Arc::new(self.refresh(now).await?),
             has_evidence: inputs.has_evidence(),
         };
-        *cached = Some(Cached { inputs, minute, current: current.clone() });
+        *cached = Some(Cached {
+            inputs,
+            minute,
+            current: current.clone(),
+            checked: std::time::Instant::now(),
+            generation: self.assessed.load(Ordering::Acquire),
+        });
         Ok(current)
     }
 
@@ -339,6 +370,7 @@ impl Engine {
             let count = assessments.iter().filter(|a| a.state == state).count();
             metrics::gauge!("kushim_controls", "state" => state.as_str()).set(count as f64);
         }
+        self.assessed.fetch_add(1, Ordering::AcqRel);
         Ok(Refresh { assessments, transitions, at: now })
     }
 

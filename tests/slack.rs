@@ -345,10 +345,47 @@ async fn a_typo_gets_the_did_you_mean_sentence() {
 }
 
 #[tokio::test]
-async fn commands_not_built_yet_say_so() {
-    let bot = Bot::started().await;
+async fn digest_previews_the_daily_summary() {
+    let bot = Bot::with_an_organisation().await;
     let reply = bot.command("digest").await;
-    assert_eq!(only_sentence(&reply), "`/kushim digest` is not available in this version yet.");
+    let text = all_text(&reply);
+    assert!(reply["blocks"].as_array().unwrap().len() <= 50);
+    assert!(text.contains("/ 100"), "{text}");
+}
+
+#[tokio::test]
+async fn admins_subscribe_channels_picked_from_slacks_list() {
+    let bot = Bot::started().await;
+    let reply = bot.command_as(ADMIN, "subscribe <#C0ALERTS|security-alerts> alerts").await;
+    assert_eq!(
+        only_sentence(&reply),
+        "<#C0ALERTS> now gets the alerts. Invite me there if I am not in it yet."
+    );
+    let again = bot.command_as(ADMIN, "subscribe <#C0ALERTS|security-alerts> alerts").await;
+    assert_eq!(only_sentence(&again), "<#C0ALERTS> already gets the alerts.");
+    assert_eq!(
+        bot.store.subscribers(kushim::store::Subscription::Alerts).await.unwrap(),
+        ["C0ALERTS"]
+    );
+
+    let typed = bot.command_as(ADMIN, "subscribe #security digest").await;
+    assert!(only_sentence(&typed).starts_with("Pick the channel from Slack's list"), "{typed}");
+
+    let refused = bot.command_as(RESPONDER, "unsubscribe <#C0ALERTS|security-alerts> alerts").await;
+    assert!(
+        only_sentence(&refused).starts_with("Sorry, that needs the *admin* role."),
+        "{refused}"
+    );
+    let gone = bot.command_as(ADMIN, "unsubscribe <#C0ALERTS|security-alerts> alerts").await;
+    assert_eq!(only_sentence(&gone), "<#C0ALERTS> no longer gets the alerts.");
+    assert!(bot.store.subscribers(kushim::store::Subscription::Alerts).await.unwrap().is_empty());
+    let audit = bot.audit_actions().await;
+    assert!(audit.contains(&(format!("slack:{ADMIN}"), "subscribe".into(), "C0ALERTS".into())));
+    assert!(audit.contains(&(
+        format!("slack:{RESPONDER}"),
+        "command.refused".into(),
+        "unsubscribe".into()
+    )));
 }
 
 #[tokio::test]

@@ -19,7 +19,9 @@ use tokio_util::task::TaskTracker;
 use crate::{
     chat::{
         actions::Action,
-        commands::{self, Command, ControlsFilter, ParseError, Role},
+        commands::{
+            self, ChannelRef, Command, CommandName, ControlsFilter, Feed, ParseError, Role,
+        },
         reply::{self, Reply},
         roles::Roles,
         slack::{MessageRef, SlackApiError, SlackWebApi},
@@ -30,7 +32,10 @@ use crate::{
     engine::{Actor, Engine, EngineError},
     integrations::{Integration, collect::RetryPolicy},
     remediation::{Remediation, RemediationError, TicketOutcome},
-    store::{AuditEntry, ExceptionDecision, ExceptionRecord, NewException, Snooze, StoreError},
+    store::{
+        AuditEntry, ExceptionDecision, ExceptionRecord, NewException, Snooze, StoreError,
+        Subscription,
+    },
     views::{self, CollectView, ControlDetail, ControlRecords, StatusView, TicketLine},
 };
 
@@ -114,6 +119,8 @@ struct Inner {
     remediation: OnceLock<Remediation>,
     /// The Jira site, for ticket links.
     jira_site: OnceLock<String>,
+    /// The team's timezone, for the digest's days.
+    timezone: OnceLock<chrono_tz::Tz>,
 }
 
 impl Bot {
@@ -134,6 +141,7 @@ impl Bot {
                 background: TaskTracker::new(),
                 remediation: OnceLock::new(),
                 jira_site: OnceLock::new(),
+                timezone: OnceLock::new(),
             }),
         }
     }
@@ -143,6 +151,11 @@ impl Bot {
     pub fn set_remediation(&self, remediation: Remediation, site_url: &str) {
         let _ = self.inner.jira_site.set(site_url.to_owned());
         let _ = self.inner.remediation.set(remediation);
+    }
+
+    /// The team's timezone (`[jobs] timezone`), for the digest preview's days.
+    pub fn set_timezone(&self, timezone: chrono_tz::Tz) {
+        let _ = self.inner.timezone.set(timezone);
     }
 
     fn remediation(&self) -> Option<&Remediation> {
@@ -245,6 +258,7 @@ impl Bot {
     async fn run(&self, asker: &Asker, command: Command) -> anyhow::Result<Reply> {
         let engine = self.engine();
         let now = self.now();
+        let command_kind = command.name();
         Ok(match command {
             Command::Help { command } => Reply::sentence(text::help(command)),
             Command::Status => {
@@ -272,8 +286,43 @@ impl Bot {
                 let control = engine.control(&id)?.clone();
                 self.start_ticket(asker, &control.id, None)
             }
-            Command::Digest | Command::Subscribe { .. } | Command::Unsubscribe { .. } => {
-                Reply::sentence(text::not_available(command.name()))
+            Command::Digest => {
+                let current = engine.current(now).await?;
+                let timezone = *self.inner.timezone.get().unwrap_or(&chrono_tz::UTC);
+                let inputs = crate::jobs::digest::gather(
+                    engine.store(),
+                    engine.catalog(),
+                    &current.refresh,
+                    timezone,
+                    now,
+                )
+                .await?;
+                crate::jobs::digest::digest(&inputs, now)
+            }
+            Command::Subscribe { channel, feed } | Command::Unsubscribe { channel, feed } => {
+                let subscribe = command_kind == CommandName::Subscribe;
+                let ChannelRef::Id { id, .. } = channel else {
+                    return Ok(Reply::sentence(text::pick_a_channel()));
+                };
+                let what = match feed {
+                    Feed::Alerts => Subscription::Alerts,
+                    Feed::Digest => Subscription::Digest,
+                };
+                let store = engine.store();
+                let changed = if subscribe {
+                    store.subscribe(&id, what, now).await?
+                } else {
+                    store.unsubscribe(&id, what).await?
+                };
+                let action = if subscribe { "subscribe" } else { "unsubscribe" };
+                self.audit(
+                    asker,
+                    action,
+                    &id,
+                    json!({ "feed": what.as_str(), "changed": changed }),
+                )
+                .await;
+                Reply::sentence(text::subscription(&id, what.as_str(), subscribe, changed))
             }
         })
     }
@@ -624,7 +673,8 @@ impl Bot {
         )
         .await;
         // The control's state changes (excepted, or not) right away, not at the next collection.
-        self.engine().current(now).await?;
+        // Re-assessed now (not from the cache): the control's state changes with the decision.
+        self.engine().refresh(now).await?;
         let decided = ExceptionRecord {
             decision: Some(decision),
             decided_by: Some(actor_name(&asker.user)),

@@ -66,9 +66,10 @@ pub fn slack_manifest(base_url: &str) -> Value {
                 "url": format!("{base}/slack/commands"),
                 "description": text::COMMAND_DESCRIPTION,
                 "usage_hint": usage_hint(),
-                // Unescaped, a channel arrives as typed (`#security`) and is looked up by name;
-                // the parser also accepts the escaped `<#C123ABC|security>`.
-                "should_escape": false,
+                // Escaped, a channel picked from Slack's list arrives as `<#C123ABC|security>`:
+                // its id, which is what Kushim posts to. A channel typed as `#security` without
+                // picking it gets a reply asking to pick it.
+                "should_escape": true,
             }],
         },
         "oauth_config": { "scopes": { "bot": SLACK_BOT_SCOPES } },

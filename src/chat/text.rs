@@ -214,11 +214,6 @@ fn or_list(items: impl Iterator<Item = String>) -> String {
     }
 }
 
-/// The answer to a command this version parses but cannot run yet: honest, not silent.
-pub fn not_available(command: CommandName) -> String {
-    format!("`/kushim {}` is not available in this version yet.", command.as_str())
-}
-
 /// The answer when answering failed inside Kushim; the details go to the server log only.
 pub fn internal_error() -> String {
     "Something went wrong on my side while answering. The details are in Kushim's log; please \
@@ -472,6 +467,26 @@ pub fn jira_not_configured(control_id: &str) -> String {
         "I cannot open a ticket for `{control_id}`: Jira is not configured. Set JIRA_URL, \
          JIRA_EMAIL and JIRA_API_TOKEN (and `[jira] project`) on the server."
     )
+}
+
+/// A channel typed by name rather than picked from Slack's list.
+pub fn pick_a_channel() -> String {
+    "Pick the channel from Slack's list as you type `#`, so I get its id (and invite me there: \
+     `/invite @Kushim`)."
+        .to_owned()
+}
+
+/// After `/kushim subscribe` or `unsubscribe`.
+pub fn subscription(channel: &str, feed: &str, subscribe: bool, changed: bool) -> String {
+    let channel = format!("{LINK_OPEN}#{channel}{LINK_CLOSE}");
+    match (subscribe, changed) {
+        (true, true) => {
+            format!("{channel} now gets the {feed}. Invite me there if I am not in it yet.")
+        }
+        (true, false) => format!("{channel} already gets the {feed}."),
+        (false, true) => format!("{channel} no longer gets the {feed}."),
+        (false, false) => format!("{channel} was not getting the {feed}."),
+    }
 }
 
 /// Said while a ticket is being opened.

@@ -330,7 +330,27 @@ async fn serve(
     let engine = Engine::new(store, &loaded.config)?;
     let clock = server::system_clock();
     let integrations = targets.integrations();
-    let runner = crate::jobs::runner(&engine, &loaded.config, targets.clone(), clock.clone())?;
+    let mut runner = crate::jobs::runner(&engine, &loaded.config, targets.clone(), clock.clone())?;
+    let jira = loaded.config.jira(&config::process_env)?;
+    if let Some(jira) = &jira {
+        // The scheduled Jira sync: statuses back from Jira, then tickets brought in line with
+        // the controls as they stand.
+        let remediation = std::sync::Arc::new(crate::remediation::Remediation::new(
+            engine.clone(),
+            jira.clone(),
+            crate::integrations::collect::RetryPolicy::default(),
+        )?);
+        let engine = engine.clone();
+        runner = runner.with_jira_sync(std::sync::Arc::new(move |now| {
+            let (remediation, engine) = (remediation.clone(), engine.clone());
+            Box::pin(async move {
+                remediation.sync(now).await.map_err(|e| e.to_string())?;
+                let refresh = engine.refresh(now).await.map_err(|e| e.to_string())?;
+                remediation.reconcile(&refresh, now).await.map_err(|e| e.to_string())?;
+                Ok(())
+            })
+        }));
+    }
     let mut background = crate::jobs::start(runner, &loaded.config, &integrations, clock.clone())?;
     if let Some(api) = &slack {
         let name = format!("{}/outbox", crate::jobs::process_name());
@@ -344,7 +364,10 @@ async fn serve(
         background.deliver(outbox, crate::jobs::background::OUTBOX_POLL);
     }
     let bot = Bot::new(engine, slack.clone(), Roles::new(&settings.roles), targets, clock);
-    if let Some(jira) = loaded.config.jira(&config::process_env)? {
+    if let Ok(timezone) = loaded.config.jobs.timezone().parse::<chrono_tz::Tz>() {
+        bot.set_timezone(timezone);
+    }
+    if let Some(jira) = jira {
         let url = jira.url.clone();
         let remediation = crate::remediation::Remediation::new(
             bot.engine().clone(),

@@ -258,18 +258,6 @@ mod replies {
     }
 
     #[test]
-    fn commands_not_built_yet_say_so_plainly() {
-        assert_eq!(
-            not_available(CommandName::Collect),
-            "`/kushim collect` is not available in this version yet."
-        );
-        assert_eq!(
-            not_available(CommandName::Subscribe),
-            "`/kushim subscribe` is not available in this version yet."
-        );
-    }
-
-    #[test]
     fn failures_on_kushims_side_are_answered_without_details() {
         assert_eq!(
             internal_error(),
