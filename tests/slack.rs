@@ -973,6 +973,7 @@ async fn the_ticket_button_opens_one_jira_ticket_and_the_card_says_who() {
     );
     let failing = bot.a_failing_control().await;
     let ts = bot.post_card(&failing).await;
+    bot.command_as(ADMIN, "subscribe <#C0ALERTS|alerts> alerts").await;
 
     // A double click: one ticket.
     bot.click(RESPONDER, "ticket", &failing, Some(&ts)).await;
@@ -998,6 +999,17 @@ async fn the_ticket_button_opens_one_jira_ticket_and_the_card_says_who() {
             .iter()
             .any(|(_, action, target)| action == "ticket.open" && *target == failing)
     );
+    // The alert channel hears of it through the outbox, once.
+    let queued: Vec<_> = bot
+        .store
+        .outbox_messages(Some("C0ALERTS"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == "ticket_event")
+        .collect();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert!(queued[0].body.contains(&format!("for `{failing}` opened")), "{}", queued[0].body);
 }
 
 #[tokio::test]

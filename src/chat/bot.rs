@@ -31,7 +31,7 @@ use crate::{
     controls::ControlState,
     engine::{Actor, Engine, EngineError},
     integrations::{Integration, collect::RetryPolicy},
-    remediation::{Remediation, RemediationError, TicketOutcome},
+    remediation::{Remediation, RemediationError, TicketEvent, TicketEventKind, TicketOutcome},
     store::{
         AuditEntry, ExceptionDecision, ExceptionRecord, NewException, Snooze, StoreError,
         Subscription,
@@ -382,6 +382,22 @@ impl Bot {
             let Some(remediation) = bot.remediation() else { return };
             let actor = Actor { name: actor_name(&asker.user), origin: "slack".into() };
             let outcome = remediation.open_ticket(&control_id, &actor, bot.now()).await;
+            if let Ok(TicketOutcome::Created(ticket)) = &outcome {
+                let event = TicketEvent {
+                    kind: TicketEventKind::Created,
+                    control_id: control_id.clone(),
+                    key: ticket.key.clone(),
+                    url: ticket.url.clone(),
+                    detail: String::new(),
+                    at: bot.now(),
+                };
+                let store = bot.engine().store();
+                if let Err(error) =
+                    crate::jobs::alerts::queue_ticket_events(store, &[event], bot.now()).await
+                {
+                    tracing::warn!(%error, "cannot queue the new ticket for the alert channels");
+                }
+            }
             let (sentence, note) = match &outcome {
                 Ok(TicketOutcome::Created(ticket)) => (
                     text::ticket_opened(&ticket.key, &ticket.url, &control_id),
@@ -480,6 +496,7 @@ impl Bot {
                 Vec::new()
             });
             events.extend(remediation.reconcile(&latest.refresh, now).await?);
+            crate::jobs::alerts::queue_ticket_events(engine.store(), &events, now).await?;
             view = view.with_ticket_events(events);
         }
         Ok(view)

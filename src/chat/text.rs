@@ -489,6 +489,25 @@ pub fn subscription(channel: &str, feed: &str, subscribe: bool, changed: bool) -
     }
 }
 
+/// A ticket event as posted to the alert channels.
+pub fn ticket_event(kind: &str, key: &str, url: &str, control_id: &str, detail: &str) -> String {
+    let what = match kind {
+        "created" => "opened",
+        "commented" => "updated: the failing resources changed",
+        "closed" => "closed: the control passes again",
+        "reopened" => "reopened: the control fails again",
+        "overdue" => "is past its due date",
+        "closed_while_failing" => "was closed in Jira while the control still fails",
+        "action_failed" => "could not be updated in Jira",
+        other => other,
+    };
+    let mut sentence = format!("🎫 {} for `{control_id}` {what}.", link(url, key));
+    if !detail.is_empty() {
+        sentence.push_str(&format!(" {detail}"));
+    }
+    sentence
+}
+
 /// Said while a ticket is being opened.
 pub fn opening_ticket(control_id: &str) -> String {
     format!("Opening a Jira ticket for `{control_id}`…")

@@ -344,9 +344,13 @@ async fn serve(
         runner = runner.with_jira_sync(std::sync::Arc::new(move |now| {
             let (remediation, engine) = (remediation.clone(), engine.clone());
             Box::pin(async move {
-                remediation.sync(now).await.map_err(|e| e.to_string())?;
+                let mut events = remediation.sync(now).await.map_err(|e| e.to_string())?;
                 let refresh = engine.refresh(now).await.map_err(|e| e.to_string())?;
-                remediation.reconcile(&refresh, now).await.map_err(|e| e.to_string())?;
+                events
+                    .extend(remediation.reconcile(&refresh, now).await.map_err(|e| e.to_string())?);
+                crate::jobs::alerts::queue_ticket_events(engine.store(), &events, now)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 Ok(())
             })
         }));
@@ -570,6 +574,8 @@ async fn run_command(
                     }
                 };
                 events.extend(remediation.reconcile(&latest.refresh, now).await?);
+                // Posted to the alert channels by `kushim serve`'s outbox.
+                crate::jobs::alerts::queue_ticket_events(engine.store(), &events, now).await?;
                 view = view.with_ticket_events(events);
             }
             emit(json.json, &view, || render::collect(&view, painter))?;

@@ -67,6 +67,12 @@ pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: By
                     "ticket event from a Jira webhook"
                 );
             }
+            let store = state.bot().engine().store();
+            if let Err(error) =
+                crate::jobs::alerts::queue_ticket_events(store, &events, state.now()).await
+            {
+                tracing::error!(%error, "cannot queue ticket events for the alert channels");
+            }
             (StatusCode::OK, "ok").into_response()
         }
         Err(RemediationError::BadWebhook(reason)) => {
