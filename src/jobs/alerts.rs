@@ -307,6 +307,48 @@ pub async fn queue_dead_job(
     Ok(queued)
 }
 
+/// The outbox kind of a ticket-event message.
+pub const TICKET_EVENT: &str = "ticket_event";
+
+/// Posts each ticket event (created, commented, closed, reopened, overdue, closed while failing)
+/// to the alert channels, one message per ticket edited in place as the ticket moves on, with
+/// the ticket's link. Returns how many messages were queued or changed.
+pub async fn queue_ticket_events(
+    store: &Store,
+    events: &[crate::remediation::TicketEvent],
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let channels = store.subscribers(Subscription::Alerts).await?;
+    let mut queued = 0;
+    for event in events {
+        let reply = Reply::sentence(text::ticket_event(
+            event.kind.as_str(),
+            &event.key,
+            &event.url,
+            &event.control_id,
+            &event.detail,
+        ));
+        let body = MessageBody::from_reply(&reply).to_json();
+        for channel in &channels {
+            let message = NewMessage {
+                channel: channel.clone(),
+                kind: TICKET_EVENT.to_owned(),
+                key: if event.key.is_empty() {
+                    format!("ticket:{}", event.control_id)
+                } else {
+                    format!("ticket:{}", event.key)
+                },
+                body: body.clone(),
+                new_message_if_older_than: None,
+            };
+            if store.enqueue_message(&message, now).await? != crate::store::Enqueued::Unchanged {
+                queued += 1;
+            }
+        }
+    }
+    Ok(queued)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,46 +413,4 @@ mod tests {
         let plain = reply.to_plain_text();
         assert!(plain.contains("Changed state 4 times in the last 60 minutes"), "{plain}");
     }
-}
-
-/// The outbox kind of a ticket-event message.
-pub const TICKET_EVENT: &str = "ticket_event";
-
-/// Posts each ticket event (created, commented, closed, reopened, overdue, closed while failing)
-/// to the alert channels, one message per ticket edited in place as the ticket moves on, with
-/// the ticket's link. Returns how many messages were queued or changed.
-pub async fn queue_ticket_events(
-    store: &Store,
-    events: &[crate::remediation::TicketEvent],
-    now: DateTime<Utc>,
-) -> Result<usize, StoreError> {
-    let channels = store.subscribers(Subscription::Alerts).await?;
-    let mut queued = 0;
-    for event in events {
-        let reply = Reply::sentence(text::ticket_event(
-            event.kind.as_str(),
-            &event.key,
-            &event.url,
-            &event.control_id,
-            &event.detail,
-        ));
-        let body = MessageBody::from_reply(&reply).to_json();
-        for channel in &channels {
-            let message = NewMessage {
-                channel: channel.clone(),
-                kind: TICKET_EVENT.to_owned(),
-                key: if event.key.is_empty() {
-                    format!("ticket:{}", event.control_id)
-                } else {
-                    format!("ticket:{}", event.key)
-                },
-                body: body.clone(),
-                new_message_if_older_than: None,
-            };
-            if store.enqueue_message(&message, now).await? != crate::store::Enqueued::Unchanged {
-                queued += 1;
-            }
-        }
-    }
-    Ok(queued)
 }
