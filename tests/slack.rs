@@ -929,6 +929,11 @@ async fn opening_the_app_home_publishes_the_dashboard() {
     assert_eq!(home.body["user_id"], RESPONDER);
     assert_eq!(home.body["view"]["type"], "home");
     assert!(home.text().contains("SOC 2 posture"), "{}", home.text());
+    assert!(
+        home.text().contains("Last 14 days: ") || home.text().contains("Trend: "),
+        "{}",
+        home.text()
+    );
     assert!(home.buttons().iter().any(|(action, _)| action == "ticket"), "{:?}", home.buttons());
     assert!(home.body["view"]["blocks"].as_array().unwrap().len() <= 50);
 }

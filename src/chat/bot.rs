@@ -842,7 +842,26 @@ impl Bot {
         let current = engine.current(now).await?;
         let status = StatusView::new(engine.catalog(), &current.refresh, current.has_evidence);
         let exceptions = engine.store().exceptions().await?;
-        slack.publish_home(user, reply::home(&status, &exceptions, now)).await?;
+        let timezone = *self.inner.timezone.get().unwrap_or(&chrono_tz::UTC);
+        let digest = crate::jobs::digest::gather(
+            engine.store(),
+            engine.catalog(),
+            &current.refresh,
+            timezone,
+            now,
+        )
+        .await?;
+        let trend = crate::jobs::digest::sparkline(&digest.trend);
+        let mut tickets = HashMap::new();
+        for line in status.attention.iter().take(reply::HOME_CONTROLS) {
+            if let Some(key) =
+                engine.store().current_ticket(&line.id).await?.and_then(|ticket| ticket.issue_key)
+            {
+                tickets.insert(line.id.clone(), key);
+            }
+        }
+        let home = reply::home(&status, &exceptions, now, &trend, &tickets);
+        slack.publish_home(user, home).await?;
         Ok(())
     }
 

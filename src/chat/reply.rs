@@ -613,15 +613,25 @@ pub fn collected(view: &CollectView) -> Reply {
     Reply { fallback: header, blocks }
 }
 
+/// Controls needing attention listed on the App Home, each with its buttons.
+pub const HOME_CONTROLS: usize = 10;
+
 /// The App Home tab (`views.publish`): the score, the controls needing attention with their
 /// buttons, and exception requests waiting or ending soon with theirs.
-pub fn home(status: &StatusView, exceptions: &[ExceptionRecord], now: DateTime<Utc>) -> Value {
+pub fn home(
+    status: &StatusView,
+    exceptions: &[ExceptionRecord],
+    now: DateTime<Utc>,
+    trend: &str,
+    tickets: &std::collections::HashMap<String, String>,
+) -> Value {
     let mut blocks = vec![
         Block::Header(text::home_header()),
         Block::Section {
             text: format!(
-                "*{}*\n{}",
+                "*{}*\n{}\n{}",
                 text::status_header(status.posture.overall.score),
+                text::home_trend(trend),
                 text::status_summary(status.posture.overall.controls, status.evaluated_at)
             ),
             fields: vec![],
@@ -633,12 +643,16 @@ pub fn home(status: &StatusView, exceptions: &[ExceptionRecord], now: DateTime<U
     } else {
         blocks.push(Block::Section { text: text::attention_title(), fields: vec![] });
     }
-    for line in status.attention.iter().take(10) {
-        blocks.push(Block::Section { text: text::control_line(line), fields: vec![] });
+    for line in status.attention.iter().take(HOME_CONTROLS) {
+        let mut text = text::control_line(line);
+        if let Some(key) = tickets.get(&line.id) {
+            text.push_str(&text::home_ticket(key));
+        }
+        blocks.push(Block::Section { text, fields: vec![] });
         blocks.extend(control_buttons(&line.id, line.state));
     }
-    if status.attention.len() > 10 {
-        blocks.push(Block::Context(text::and_more(status.attention.len() - 10)));
+    if status.attention.len() > HOME_CONTROLS {
+        blocks.push(Block::Context(text::and_more(status.attention.len() - HOME_CONTROLS)));
     }
     let soon = now + TimeDelta::days(7);
     let waiting: Vec<&ExceptionRecord> = exceptions

@@ -762,6 +762,20 @@ pub fn home_header() -> String {
     "Kushim — SOC 2 posture".to_owned()
 }
 
+/// The score's last two weeks on the App Home.
+pub fn home_trend(sparkline: &str) -> String {
+    if sparkline.is_empty() {
+        "Trend: not enough history yet.".to_owned()
+    } else {
+        format!("Last 14 days: {sparkline}")
+    }
+}
+
+/// A control's open ticket beside it on the App Home.
+pub fn home_ticket(key: &str) -> String {
+    format!(" (ticket {key})")
+}
+
 /// The App Home's closing hint.
 pub fn home_hint() -> String {
     "`/kushim help` lists every command. Buttons act on the control beside them.".to_owned()
