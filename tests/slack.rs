@@ -1051,3 +1051,33 @@ async fn ticket_without_jira_says_what_to_set() {
     let reply = bot.command_as(RESPONDER, "ticket AC-02").await;
     assert!(only_sentence(&reply).contains("Jira is not configured. Set JIRA_URL"), "{reply}");
 }
+
+#[tokio::test]
+async fn under_serve_collect_queues_the_durable_job_and_reports_when_a_worker_finished_it() {
+    use kushim::jobs::{
+        self,
+        worker::{Worker, WorkerSettings},
+    };
+    let okta = sandbox::okta::start(sandbox::okta::generated_world(30)).await.unwrap();
+    let targets = Targets { okta: Some(okta.settings()), ..Targets::default() };
+    let bot = Bot::over_with(Utc::now(), false, targets.clone()).await;
+    bot.bot.use_job_queue();
+
+    let reply = bot.command_as(RESPONDER, "collect okta").await;
+    let sentence = only_sentence(&reply).to_owned();
+    assert!(sentence.starts_with("Queued job #1: collecting evidence from Okta."), "{sentence}");
+    let queued = bot.store.jobs(None, 10).await.unwrap();
+    assert_eq!((queued[0].kind.as_str(), queued[0].status.as_str()), ("collect", "queued"));
+
+    // A worker (any replica's) runs it; the asker then hears it is done.
+    let clock: kushim::server::Clock = Arc::new(Utc::now);
+    let runner =
+        jobs::runner(bot.bot.engine(), &Config::default(), targets, clock.clone()).unwrap();
+    let worker =
+        Worker::new(bot.store.clone(), "test-worker", runner, clock, WorkerSettings::default());
+    worker.run_once().await.expect("the job runs");
+    bot.bot.drain().await;
+    let done = &bot.slack.wait_for("response_url", 1).await[0];
+    assert!(done.text().contains("Job #1 finished"), "{}", done.text());
+    assert!(bot.store.latest_evidence().await.unwrap().iter().any(|e| e.source == "okta"));
+}

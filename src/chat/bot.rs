@@ -31,10 +31,11 @@ use crate::{
     controls::ControlState,
     engine::{Actor, Engine, EngineError},
     integrations::{Integration, collect::RetryPolicy},
+    jobs::JobRequest,
     remediation::{Remediation, RemediationError, TicketEvent, TicketEventKind, TicketOutcome},
     store::{
-        AuditEntry, ExceptionDecision, ExceptionRecord, NewException, Snooze, StoreError,
-        Subscription,
+        AuditEntry, ExceptionDecision, ExceptionRecord, JobStatus, NewException, Snooze,
+        StoreError, Subscription,
     },
     views::{self, CollectView, ControlDetail, ControlRecords, StatusView, TicketLine},
 };
@@ -43,6 +44,9 @@ use crate::{
 pub const SNOOZE_FOR: TimeDelta = TimeDelta::days(7);
 /// The longest an exception may be granted for.
 pub const MAX_EXCEPTION: TimeDelta = TimeDelta::days(365);
+/// How often a queued collection's job is looked at, and for how long, to tell the asker.
+const COLLECT_JOB_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+const COLLECT_JOB_WAIT: std::time::Duration = std::time::Duration::from_secs(25 * 60);
 /// The modal's `callback_id`.
 pub const EXCEPTION_FORM: &str = "exception_request";
 /// Lines per page of a long list; "Show more" brings the next.
@@ -121,6 +125,8 @@ struct Inner {
     jira_site: OnceLock<String>,
     /// The team's timezone, for the digest's days.
     timezone: OnceLock<chrono_tz::Tz>,
+    /// Set when job workers run in this process: collections go through the queue.
+    job_queue: OnceLock<()>,
 }
 
 impl Bot {
@@ -142,6 +148,7 @@ impl Bot {
                 remediation: OnceLock::new(),
                 jira_site: OnceLock::new(),
                 timezone: OnceLock::new(),
+                job_queue: OnceLock::new(),
             }),
         }
     }
@@ -276,7 +283,7 @@ impl Bot {
                 let exceptions = engine.store().exceptions().await?;
                 reply::exceptions(&exceptions, now)
             }
-            Command::Collect { integration } => self.start_collection(asker, integration),
+            Command::Collect { integration } => self.start_collection(asker, integration).await?,
             Command::Except { id } => {
                 let control = engine.control(&id)?.clone();
                 self.open_exception_form(asker, &control.id).await;
@@ -437,14 +444,21 @@ impl Bot {
 
     /// `/kushim collect`: answers at once, collects in the background, reports through the
     /// command's `response_url`.
-    fn start_collection(&self, asker: &Asker, only: Option<Integration>) -> Reply {
+    async fn start_collection(
+        &self,
+        asker: &Asker,
+        only: Option<Integration>,
+    ) -> anyhow::Result<Reply> {
         let targets = match only {
             Some(integration) => self.inner.targets.clone().only(integration),
             None => self.inner.targets.clone(),
         };
         let integrations = targets.integrations();
         if integrations.is_empty() {
-            return Reply::sentence(text::nothing_to_collect(only));
+            return Ok(Reply::sentence(text::nothing_to_collect(only)));
+        }
+        if self.inner.job_queue.get().is_some() {
+            return self.queue_collection(asker, only, &integrations).await;
         }
         let bot = self.clone();
         let asker = asker.clone();
@@ -463,7 +477,70 @@ impl Bot {
             bot.audit(&asker, "collect", &integration_names(&started), json!({})).await;
             bot.follow_up(&asker, &reply, false).await;
         });
-        Reply::sentence(text::collecting(&integrations))
+        Ok(Reply::sentence(text::collecting(&integrations)))
+    }
+
+    /// `/kushim collect` under `kushim serve`: the same durable job the scheduler queues (it
+    /// survives a crash and runs on whichever replica's worker is free); the asker hears when
+    /// it is done, through the command's `response_url`.
+    async fn queue_collection(
+        &self,
+        asker: &Asker,
+        only: Option<Integration>,
+        integrations: &[Integration],
+    ) -> anyhow::Result<Reply> {
+        let now = self.now();
+        let store = self.engine().store();
+        let scope = only.map_or("all", Integration::as_str);
+        let key = format!("chat:collect:{scope}:{}:{}", asker.user, now.timestamp());
+        let request = JobRequest::Collect { integration: only };
+        let (job, _) = crate::jobs::enqueue(store, &request, key, now).await?;
+        self.audit(asker, "collect", &integration_names(integrations), json!({ "job": job.id }))
+            .await;
+        let bot = self.clone();
+        let asker = asker.clone();
+        self.spawn(async move {
+            let deadline = tokio::time::Instant::now() + COLLECT_JOB_WAIT;
+            let reply = loop {
+                match bot.engine().store().job(job.id).await {
+                    Ok(Some(done)) if done.status == JobStatus::Done => {
+                        let score = match bot.engine().current(bot.now()).await {
+                            Ok(current) => {
+                                StatusView::new(
+                                    bot.engine().catalog(),
+                                    &current.refresh,
+                                    current.has_evidence,
+                                )
+                                .posture
+                                .overall
+                                .score
+                            }
+                            Err(_) => f64::NAN,
+                        };
+                        break Reply::sentence(text::collect_job_done(job.id, score));
+                    }
+                    Ok(Some(dead)) if dead.status == JobStatus::Dead => {
+                        let error = dead.last_error.unwrap_or_default();
+                        break Reply::sentence(text::collect_job_failed(job.id, &error));
+                    }
+                    Ok(_) if tokio::time::Instant::now() < deadline => {}
+                    Ok(_) => break Reply::sentence(text::collect_job_still_running(job.id)),
+                    Err(error) => {
+                        tracing::warn!(%error, job = job.id, "cannot follow a collection job");
+                        break Reply::sentence(text::collect_job_still_running(job.id));
+                    }
+                }
+                tokio::time::sleep(COLLECT_JOB_POLL).await;
+            };
+            bot.follow_up(&asker, &reply, false).await;
+        });
+        Ok(Reply::sentence(text::collect_queued(integrations, job.id)))
+    }
+
+    /// Collections asked for in chat go through the durable job queue from now on (`kushim
+    /// serve`, where workers run them).
+    pub fn use_job_queue(&self) {
+        let _ = self.inner.job_queue.set(());
     }
 
     /// Collects on a blocking-pool thread that drives the future itself. The collectors'

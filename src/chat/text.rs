@@ -422,6 +422,30 @@ pub fn collecting(integrations: &[Integration]) -> String {
     format!("Collecting evidence from {}… I will post the result here.", names.join(", "))
 }
 
+/// `/kushim collect` queued as a job.
+pub fn collect_queued(integrations: &[Integration], job: i64) -> String {
+    let names: Vec<&str> = integrations.iter().map(|i| i.display_name()).collect();
+    format!(
+        "Queued job #{job}: collecting evidence from {}. I will tell you here when it is done; \
+         controls that change state are posted to the alert channels.",
+        names.join(", ")
+    )
+}
+
+pub fn collect_job_done(job: i64, score: f64) -> String {
+    format!(
+        "Job #{job} finished: evidence collected and every control re-assessed. Posture now {score:.1} / 100."
+    )
+}
+
+pub fn collect_job_failed(job: i64, error: &str) -> String {
+    format!("Job #{job} gave up after its retries: {error}. `kushim jobs` on the server shows it.")
+}
+
+pub fn collect_job_still_running(job: i64) -> String {
+    format!("Job #{job} is still queued or running; `kushim jobs` on the server shows where it is.")
+}
+
 /// The header of a finished collection's report.
 pub fn collected_header(score: f64) -> String {
     format!("Collection finished — posture {score:.1} / 100")

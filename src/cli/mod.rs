@@ -371,6 +371,8 @@ async fn serve(
     if let Ok(timezone) = loaded.config.jobs.timezone().parse::<chrono_tz::Tz>() {
         bot.set_timezone(timezone);
     }
+    // The workers above run queued jobs in this process: chat collections become jobs too.
+    bot.use_job_queue();
     if let Some(jira) = jira {
         let url = jira.url.clone();
         let remediation = crate::remediation::Remediation::new(
