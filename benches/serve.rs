@@ -184,7 +184,39 @@ async fn main() {
         loaded_kb as f64 / 1024.0,
         peak_kb as f64 / 1024.0
     );
+    // The server's own view: its latency histogram, without the load generator's queueing.
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .expect("/metrics answers")
+        .text()
+        .await
+        .expect("the metrics text");
+    if let Some((p50, p99)) = server_quantiles(&metrics) {
+        println!("  server-side (its /metrics histogram): p50 ≤ {p50} s, p99 ≤ {p99} s");
+    }
     // SIGTERM: the server drains and exits.
     let _ = Command::new("kill").arg(server.id().to_string()).status();
     let _ = server.wait();
+}
+
+/// The buckets holding the 50th and 99th percentile of `/slack/commands` requests answered 200,
+/// from the Prometheus histogram (upper bounds: the histogram only knows buckets).
+fn server_quantiles(metrics: &str) -> Option<(String, String)> {
+    let buckets: Vec<(String, f64)> = metrics
+        .lines()
+        .filter(|line| {
+            line.starts_with("kushim_http_request_duration_seconds_bucket{")
+                && line.contains("route=\"/slack/commands\"")
+                && line.contains("status=\"200\"")
+        })
+        .filter_map(|line| {
+            let le = line.split("le=\"").nth(1)?.split('"').next()?.to_owned();
+            let count = line.rsplit(' ').next()?.parse().ok()?;
+            Some((le, count))
+        })
+        .collect();
+    let total = buckets.last()?.1;
+    let at =
+        |q: f64| buckets.iter().find(|(_, count)| *count >= q * total).map(|(le, _)| le.clone());
+    Some((at(0.50)?, at(0.99)?))
 }

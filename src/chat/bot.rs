@@ -127,6 +127,8 @@ struct Inner {
     timezone: OnceLock<chrono_tz::Tz>,
     /// Set when job workers run in this process: collections go through the queue.
     job_queue: OnceLock<()>,
+    /// `/kushim status` as drawn for the assessment it was drawn from.
+    status_reply: std::sync::Mutex<Option<(Arc<crate::engine::Refresh>, Reply)>>,
 }
 
 impl Bot {
@@ -149,6 +151,7 @@ impl Bot {
                 jira_site: OnceLock::new(),
                 timezone: OnceLock::new(),
                 job_queue: OnceLock::new(),
+                status_reply: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -270,11 +273,22 @@ impl Bot {
             Command::Help { command } => Reply::sentence(text::help(command)),
             Command::Status => {
                 let current = engine.current(now).await?;
-                reply::status(&StatusView::new(
-                    engine.catalog(),
-                    &current.refresh,
-                    current.has_evidence,
-                ))
+                // The busiest question: its answer is drawn once per assessment, not per asker.
+                let mut drawn = self.inner.status_reply.lock().expect("status reply");
+                match drawn.as_ref() {
+                    Some((refresh, reply)) if Arc::ptr_eq(refresh, &current.refresh) => {
+                        reply.clone()
+                    }
+                    _ => {
+                        let reply = reply::status(&StatusView::new(
+                            engine.catalog(),
+                            &current.refresh,
+                            current.has_evidence,
+                        ));
+                        *drawn = Some((current.refresh.clone(), reply.clone()));
+                        reply
+                    }
+                }
             }
             Command::Controls { filter } => self.controls_page(&filter, 0).await?,
             Command::Control { id } => reply::control(&self.control_detail(&id).await?),
