@@ -979,6 +979,18 @@ async fn the_ticket_button_opens_one_jira_ticket_and_the_card_says_who() {
     let failing = bot.a_failing_control().await;
     let ts = bot.post_card(&failing).await;
     bot.command_as(ADMIN, "subscribe <#C0ALERTS|alerts> alerts").await;
+    // The control's alert is already in that channel.
+    let control = bot.bot.engine().control(&failing).unwrap().clone();
+    let transition = bot.store.transitions_of(&failing, 1).await.unwrap().remove(0);
+    let alert = kushim::jobs::alerts::alert(&control, &transition, 0, chrono::TimeDelta::hours(1));
+    let alert = kushim::store::NewMessage {
+        channel: "C0ALERTS".into(),
+        kind: kushim::jobs::alerts::ALERT.into(),
+        key: failing.clone(),
+        body: kushim::outbox::MessageBody::from_reply(&alert).to_json(),
+        new_message_if_older_than: None,
+    };
+    bot.store.enqueue_message(&alert, bot.now).await.unwrap();
 
     // A double click: one ticket.
     bot.click(RESPONDER, "ticket", &failing, Some(&ts)).await;
@@ -1014,6 +1026,18 @@ async fn the_ticket_button_opens_one_jira_ticket_and_the_card_says_who() {
         .filter(|m| m.kind == "ticket_event")
         .collect();
     assert_eq!(queued.len(), 1, "{queued:?}");
+    // …and the control's original alert is edited to show it, not re-posted.
+    let alerts: Vec<_> = bot
+        .store
+        .outbox_messages(Some("C0ALERTS"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == "alert")
+        .collect();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].version, 2, "edited once");
+    assert!(alerts[0].body.contains(&format!("|{key}>")), "{}", alerts[0].body);
     assert!(queued[0].body.contains(&format!("for `{failing}` opened")), "{}", queued[0].body);
 }
 

@@ -307,12 +307,52 @@ pub async fn queue_dead_job(
     Ok(queued)
 }
 
+/// Where an alert shows its ticket: a context block, replaced as the ticket moves on.
+const TICKET_BLOCK: &str = "kushim-ticket";
+
+/// Edits the control's alert in `channel` (when there is one) to carry the ticket's latest
+/// event: the same outbox row, so Slack sees an edit of the original message, not a new one.
+async fn show_ticket_on_alert(
+    store: &Store,
+    channel: &str,
+    control_id: &str,
+    line: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let messages = store.outbox_messages(Some(channel)).await?;
+    let Some(existing) = messages.iter().find(|m| m.kind == ALERT && m.key == control_id) else {
+        return Ok(0);
+    };
+    let Ok(mut body) = MessageBody::from_json(&existing.body) else { return Ok(0) };
+    let Some(blocks) = body.blocks.as_array_mut() else { return Ok(0) };
+    blocks.retain(|block| block["block_id"] != TICKET_BLOCK);
+    let ticket = serde_json::json!({
+        "type": "context",
+        "block_id": TICKET_BLOCK,
+        "elements": [{ "type": "mrkdwn", "text": line }],
+    });
+    let at = blocks.iter().position(|block| block["type"] == "actions").unwrap_or(blocks.len());
+    blocks.insert(at, ticket);
+    body.plain = format!("{}\n{line}", body.plain.trim_end());
+    let message = NewMessage {
+        channel: channel.to_owned(),
+        kind: ALERT.to_owned(),
+        key: control_id.to_owned(),
+        body: body.to_json(),
+        new_message_if_older_than: None,
+    };
+    Ok(usize::from(
+        store.enqueue_message(&message, now).await? != crate::store::Enqueued::Unchanged,
+    ))
+}
+
 /// The outbox kind of a ticket-event message.
 pub const TICKET_EVENT: &str = "ticket_event";
 
 /// Posts each ticket event (created, commented, closed, reopened, overdue, closed while failing)
 /// to the alert channels, one message per ticket edited in place as the ticket moves on, with
-/// the ticket's link. Returns how many messages were queued or changed.
+/// the ticket's link, and shows it on the control's alert there, edited in place. Returns how
+/// many messages were queued or changed.
 pub async fn queue_ticket_events(
     store: &Store,
     events: &[crate::remediation::TicketEvent],
@@ -329,7 +369,10 @@ pub async fn queue_ticket_events(
             &event.detail,
         ));
         let body = MessageBody::from_reply(&reply).to_json();
+        let ticket_line = reply.slack_fallback();
         for channel in &channels {
+            queued +=
+                show_ticket_on_alert(store, channel, &event.control_id, &ticket_line, now).await?;
             let message = NewMessage {
                 channel: channel.clone(),
                 kind: TICKET_EVENT.to_owned(),
