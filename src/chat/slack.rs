@@ -117,15 +117,9 @@ impl SlackWebApi {
         reply: &Reply,
         thread_ts: Option<&str>,
     ) -> Result<MessageRef, SlackApiError> {
-        const METHOD: &str = "chat.postMessage";
         let mut request = SlackApiChatPostMessageRequest::new(channel.into(), content(reply)?);
         request.thread_ts = thread_ts.map(|ts| ts.to_owned().into());
-        let response = self
-            .session()
-            .chat_post_message(&request)
-            .await
-            .map_err(|e| SlackApiError::from_client(METHOD, e))?;
-        Ok(MessageRef { channel: response.channel.to_string(), ts: response.ts.to_string() })
+        self.send_post(request).await
     }
 
     /// `chat.update`: replaces the message at `message` with `reply`.
@@ -134,17 +128,8 @@ impl SlackWebApi {
         message: &MessageRef,
         reply: &Reply,
     ) -> Result<(), SlackApiError> {
-        const METHOD: &str = "chat.update";
-        let request = SlackApiChatUpdateRequest::new(
-            message.channel.clone().into(),
-            content(reply)?,
-            message.ts.clone().into(),
-        );
-        self.session()
-            .chat_update(&request)
+        self.update_blocks(message, &reply.slack_fallback(), &Value::Array(reply.slack_blocks()))
             .await
-            .map_err(|e| SlackApiError::from_client(METHOD, e))?;
-        Ok(())
     }
 
     /// `chat.postEphemeral`: `reply` shown only to `user` in `channel`.
@@ -250,11 +235,7 @@ impl SlackWebApi {
 
 /// A reply as message content: the fallback text and the blocks.
 fn content(reply: &Reply) -> Result<SlackMessageContent, SlackApiError> {
-    let blocks: Vec<SlackBlock> =
-        serde_json::from_value(Value::Array(reply.slack_blocks())).map_err(|error| {
-            SlackApiError::Transport { method: "encode blocks", detail: error.to_string() }
-        })?;
-    Ok(SlackMessageContent::new().with_text(reply.slack_fallback()).with_blocks(blocks))
+    block_content("encode blocks", &reply.slack_fallback(), &Value::Array(reply.slack_blocks()))
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -291,7 +272,15 @@ impl SlackWebApi {
             event_type: event_type.to_owned(),
             event_payload: Some([("key".to_owned(), key.to_owned())].into_iter().collect()),
         });
-        let request = SlackApiChatPostMessageRequest::new(channel.into(), content);
+        self.send_post(SlackApiChatPostMessageRequest::new(channel.into(), content)).await
+    }
+
+    /// `chat.postMessage`, however its content was built.
+    async fn send_post(
+        &self,
+        request: SlackApiChatPostMessageRequest,
+    ) -> Result<MessageRef, SlackApiError> {
+        const METHOD: &str = "chat.postMessage";
         let response = self
             .session()
             .chat_post_message(&request)
