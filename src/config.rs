@@ -104,6 +104,9 @@ pub struct JobsConfig {
     /// A control that changes state again within this many minutes of its last alert updates
     /// that alert instead of posting a new one. Default 60.
     pub flap_window_minutes: Option<u64>,
+    /// How often each replica's scheduler looks for due occurrences, 1 to 60. A schedule that
+    /// fires more often than this runs only its latest occurrence per tick. Default 5.
+    pub tick_seconds: Option<u64>,
 }
 
 impl JobsConfig {
@@ -113,6 +116,10 @@ impl JobsConfig {
 
     pub fn lease(&self) -> chrono::TimeDelta {
         chrono::TimeDelta::seconds(self.lease_seconds.unwrap_or(60).clamp(5, 3600) as i64)
+    }
+
+    pub fn tick(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.tick_seconds.unwrap_or(5).clamp(1, 60))
     }
 
     pub fn flap_window(&self) -> chrono::TimeDelta {

@@ -15,8 +15,6 @@ use crate::{
     server::Clock,
 };
 
-/// How often the scheduler looks for due occurrences; the finest useful schedule is about this.
-pub const TICK: Duration = Duration::from_secs(5);
 /// How often the outbox looks for messages to send.
 pub const OUTBOX_POLL: Duration = Duration::from_millis(500);
 
@@ -50,9 +48,15 @@ impl Background {
         let mut stopped = stop.subscribe();
         tasks.push(tokio::spawn(async move {
             while !*stopped.borrow() {
-                if let Err(error) = scheduler.tick(clock()).await {
-                    tracing::error!(%error, "scheduler tick failed");
-                }
+                let outcome = match scheduler.tick(clock()).await {
+                    Ok(_) => "ok",
+                    Err(error) => {
+                        tracing::error!(%error, "scheduler tick failed");
+                        "error"
+                    }
+                };
+                metrics::counter!("kushim_scheduler_ticks_total", "outcome" => outcome)
+                    .increment(1);
                 tokio::select! {
                     _ = tokio::time::sleep(tick) => {}
                     _ = stopped.changed() => {}

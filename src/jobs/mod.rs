@@ -323,7 +323,7 @@ pub fn start(
         schedule::Scheduler::new(store, schedules),
         workers,
         clock,
-        background::TICK,
+        config.jobs.tick(),
     ))
 }
 
