@@ -107,6 +107,10 @@ pub struct JobsConfig {
     /// How often each replica's scheduler looks for due occurrences, 1 to 60. A schedule that
     /// fires more often than this runs only its latest occurrence per tick. Default 5.
     pub tick_seconds: Option<u64>,
+    /// Evidence payloads older than this many days are dropped by the weekly
+    /// `evidence-retention` schedule (hashes, findings and history stay). 0 keeps them
+    /// forever. Default 400: a 12-month SOC 2 Type II window and the audit after it.
+    pub evidence_retention_days: Option<u64>,
 }
 
 impl JobsConfig {
@@ -116,6 +120,14 @@ impl JobsConfig {
 
     pub fn lease(&self) -> chrono::TimeDelta {
         chrono::TimeDelta::seconds(self.lease_seconds.unwrap_or(60).clamp(5, 3600) as i64)
+    }
+
+    /// `None` when evidence is kept forever.
+    pub fn evidence_retention(&self) -> Option<chrono::TimeDelta> {
+        match self.evidence_retention_days.unwrap_or(400) {
+            0 => None,
+            days => Some(chrono::TimeDelta::days(days.min(100 * 366) as i64)),
+        }
     }
 
     pub fn tick(&self) -> std::time::Duration {
@@ -135,7 +147,8 @@ pub struct ScheduleConfig {
     pub cron: Option<String>,
     /// IANA name; default `[jobs] timezone`.
     pub timezone: Option<String>,
-    /// The job to run: collect, evaluate, digest, exception_sweep, evidence_reminders, jira_sync.
+    /// The job to run: collect, evaluate, digest, exception_sweep, evidence_reminders, jira_sync,
+    /// evidence_retention.
     pub job: Option<String>,
     /// For `collect`: only this integration (github, aws, okta); default all configured.
     pub integration: Option<String>,

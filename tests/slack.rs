@@ -545,6 +545,26 @@ impl Bot {
         log.into_iter().map(|r| (r.actor, r.action, r.target)).collect()
     }
 
+    /// A collect job that failed its only attempt with `error`, as a worker leaves it.
+    async fn a_job_that_gave_up(&self, error: &str) -> kushim::store::Job {
+        let request = kushim::jobs::JobRequest::Collect {
+            integration: Some(kushim::integrations::Integration::Okta),
+        };
+        let mut job = request.to_job("schedule:collect-okta:1".into(), self.now);
+        job.max_attempts = 1;
+        self.store.enqueue_job(&job, self.now).await.unwrap();
+        let claimed = self
+            .store
+            .claim_next_job("worker-1", self.now, chrono::TimeDelta::minutes(1))
+            .await
+            .unwrap()
+            .expect("the job is due");
+        let outcome =
+            self.store.fail_job(claimed.id, "worker-1", self.now, error, self.now).await.unwrap();
+        assert_eq!(outcome, kushim::store::FailOutcome::Dead);
+        self.store.job(claimed.id).await.unwrap().unwrap()
+    }
+
     /// The id of a failing control in the generated organisation.
     async fn a_failing_control(&self) -> String {
         let listed = all_text(&self.command("controls failing").await);
@@ -1104,4 +1124,120 @@ async fn under_serve_collect_queues_the_durable_job_and_reports_when_a_worker_fi
     let done = &bot.slack.wait_for("response_url", 1).await[0];
     assert!(done.text().contains("Job #1 finished"), "{}", done.text());
     assert!(bot.store.latest_evidence().await.unwrap().iter().any(|e| e.source == "okta"));
+}
+
+#[tokio::test]
+async fn under_serve_recheck_queues_a_collect_job_and_redraws_the_card_when_it_is_done() {
+    use kushim::jobs::{
+        self,
+        worker::{Worker, WorkerSettings},
+    };
+    let okta = sandbox::okta::start(sandbox::okta::generated_world(30)).await.unwrap();
+    let targets = Targets { okta: Some(okta.settings()), ..Targets::default() };
+    let bot = Bot::over_with(Utc::now(), false, targets.clone()).await;
+    bot.bot.use_job_queue();
+    let clock: kushim::server::Clock = Arc::new(Utc::now);
+    let runner =
+        jobs::runner(bot.bot.engine(), &Config::default(), targets, clock.clone()).unwrap();
+    let worker =
+        Worker::new(bot.store.clone(), "test-worker", runner, clock, WorkerSettings::default());
+    // AC-07 is judged from Okta alone: its re-check collects Okta and nothing else.
+    let ts = bot.post_card("AC-07").await;
+
+    // The click queues a job; a worker (any replica's) runs it; then the card is redrawn.
+    let a_worker_runs_the_queued_job = async {
+        let job = loop {
+            if let Some(job) = bot.store.jobs(None, 10).await.unwrap().pop() {
+                break job;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        assert_eq!(job.payload, r#"{"job":"collect","integration":"okta"}"#);
+        assert!(okta.recorder.requests().is_empty(), "the click itself collects nothing");
+        assert!(bot.slack.calls_to("chat.update").is_empty(), "nothing redrawn before the job ran");
+        worker.run_once().await.expect("the job runs");
+    };
+    tokio::join!(bot.click(RESPONDER, "recheck", "AC-07", Some(&ts)), a_worker_runs_the_queued_job);
+
+    let update = &bot.slack.calls_to("chat.update")[0];
+    assert!(update.text().contains(&format!("Re-checked by <@{RESPONDER}>")), "{}", update.text());
+    assert!(update.text().contains("*AC-07 — "), "{}", update.text());
+    assert!(bot.store.latest_evidence().await.unwrap().iter().any(|e| e.source == "okta"));
+
+    // Another click within the same second is answered by the same job.
+    bot.click(APPROVER, "recheck", "AC-07", Some(&ts)).await;
+    assert_eq!(bot.store.jobs(None, 10).await.unwrap().len(), 1);
+    assert_eq!(bot.slack.calls_to("chat.update").len(), 2);
+}
+
+#[tokio::test]
+async fn admins_see_the_jobs_that_gave_up_and_retry_them_from_chat() {
+    use kushim::store::JobStatus;
+    let bot = Bot::with_an_organisation().await;
+    let dead = bot.a_job_that_gave_up("Okta answered 401: the API token was revoked").await;
+    let id = dead.id.to_string();
+
+    let refused = bot.command_as(RESPONDER, "jobs").await;
+    assert!(only_sentence(&refused).contains("needs the *admin* role"), "{refused}");
+
+    let listing = bot.command_as(ADMIN, "jobs").await;
+    let text = all_text(&listing);
+    assert!(text.contains("*0* queued · *0* running · *1* gave up · *0* done"), "{text}");
+    assert!(text.contains(&format!("*#{id} collect*")), "{text}");
+    assert!(text.contains("Last error: Okta answered 401: the API token was revoked"), "{text}");
+    let retry = listing["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .find(|e| e["action_id"] == "retry_job")
+        .expect("a Retry button");
+    assert_eq!(retry["value"], id.as_str(), "the button refers to the job by id");
+
+    // A responder's click changes nothing; the admin's queues the job again, attempts back.
+    bot.click(RESPONDER, "retry_job", &id, None).await;
+    assert_eq!(bot.store.job(dead.id).await.unwrap().unwrap().status, JobStatus::Dead);
+    bot.click(ADMIN, "retry_job", &id, None).await;
+    let job = bot.store.job(dead.id).await.unwrap().unwrap();
+    assert_eq!((job.status, job.attempts), (JobStatus::Queued, 0));
+    let redrawn = bot.slack.calls_to("response_url").pop().unwrap();
+    assert_eq!(redrawn.body["replace_original"], true, "the listing is redrawn in place");
+    assert!(
+        redrawn.text().contains(&format!("<@{ADMIN}> queued job #{id} again")),
+        "{}",
+        redrawn.text()
+    );
+    assert!(redrawn.text().contains("*0* gave up"), "{}", redrawn.text());
+
+    // A second click (or another admin's) finds nothing to retry.
+    bot.click(ADMIN, "retry_job", &id, None).await;
+    let again = bot.slack.calls_to("response_url").pop().unwrap();
+    assert!(again.text().contains("is not waiting for a retry: it is queued"), "{}", again.text());
+    assert_eq!(bot.store.job(dead.id).await.unwrap().unwrap().attempts, 0);
+
+    let audit = bot.audit_actions().await;
+    let target = format!("job:{id}");
+    assert!(audit.contains(&(format!("slack:{ADMIN}"), "action.retry_job".into(), target)));
+    assert!(audit.contains(&(format!("slack:{RESPONDER}"), "action.retry_job.refused".into(), id)));
+}
+
+#[tokio::test]
+async fn the_alert_about_a_job_that_gave_up_offers_retry_and_says_who_retried_it() {
+    let bot = Bot::with_an_organisation().await;
+    let error = "GitHub answered 502 five times";
+    let dead = bot.a_job_that_gave_up(error).await;
+    let alert = kushim::chat::reply::dead_job(&dead, error, None);
+    let api =
+        SlackWebApi::new(&bot.slack.api_url(), &Secret::new(sandbox::slack::server::BOT_TOKEN))
+            .unwrap();
+    let ts = api.post_message(CHANNEL, &alert, None).await.unwrap().ts;
+    let posted = &bot.slack.messages_in(CHANNEL)[0];
+    assert!(posted.body.to_string().contains("\"action_id\":\"retry_job\""), "{}", posted.body);
+
+    bot.click(ADMIN, "retry_job", &dead.id.to_string(), Some(&ts)).await;
+
+    let update = &bot.slack.calls_to("chat.update")[0];
+    assert!(update.text().contains("Background job failed: collect"), "{}", update.text());
+    assert!(update.text().contains(&format!("<@{ADMIN}> queued job #{} again", dead.id)));
+    assert!(!update.body.to_string().contains("retry_job"), "the button is gone: {}", update.body);
 }

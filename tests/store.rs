@@ -55,6 +55,8 @@ const STORIES: &[(&str, Story)] = stories![
     ticket_events_are_chained_and_an_edit_is_detected,
     two_approvers_clicking_at_once_record_one_decision,
     a_retried_slack_event_is_seen_once_and_snoozes_expire,
+    retention_drops_old_payloads_but_keeps_hashes_and_the_newest_of_each_source,
+    a_payload_removed_by_hand_is_detected_even_when_marked_pruned,
 ];
 
 fn main() {
@@ -837,6 +839,68 @@ async fn a_retried_slack_event_is_seen_once_and_snoozes_expire(db: TestDb) -> Te
     assert_eq!(active.len(), 1);
     assert_eq!(active[0].snoozed_by, "U2", "the latest snooze wins");
     assert!(store.active_snoozes(now + TimeDelta::days(8)).await.unwrap().is_empty());
+    store.close().await;
+    db
+}
+
+async fn retention_drops_old_payloads_but_keeps_hashes_and_the_newest_of_each_source(
+    db: TestDb,
+) -> TestDb {
+    let store = db.store().await;
+    for (source, minute) in [("github", 1), ("aws", 2), ("github", 3), ("github", 4)] {
+        store.append_evidence(evidence(source, minute)).await.unwrap();
+    }
+    let cutoff = t0() + TimeDelta::seconds(3 * 60 + 30);
+    let now = t0() + TimeDelta::days(400);
+
+    let report = store.prune_evidence(cutoff, now, "kushim:retention").await.unwrap();
+
+    // Records 1 and 3 (GitHub, older than the cutoff) lose their payloads; record 2 is the
+    // newest AWS evidence and record 4 is newer than the cutoff.
+    assert_eq!(report.records, 2, "{report:?}");
+    assert!(report.bytes > 0, "{report:?}");
+    for seq in [1, 3] {
+        let error = store.evidence_payload(seq).await.unwrap_err().to_string();
+        assert!(error.contains("dropped by evidence retention"), "{error}");
+    }
+    assert_eq!(store.evidence_payload(2).await.unwrap()["n"], 2);
+    assert_eq!(store.evidence_payload(4).await.unwrap()["n"], 4);
+    let report = store.verify().await.unwrap();
+    assert!(report.intact(), "pruning keeps every chain whole: {report:#?}");
+    assert_eq!(report.chains.iter().find(|c| c.chain == "evidence").unwrap().records, 4);
+
+    // Each pruning is in the audit log with its cutoff; running again finds nothing new.
+    let again = store.prune_evidence(cutoff, now, "kushim:retention").await.unwrap();
+    assert_eq!(again.records, 0);
+    let runs: Vec<_> = store
+        .audit_log(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|entry| entry.action == kushim::store::PRUNE_ACTION)
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert!(runs[0].detail.contains(&format!("\"cutoff\":{}", cutoff.timestamp())), "{runs:?}");
+    store.close().await;
+    db
+}
+
+async fn a_payload_removed_by_hand_is_detected_even_when_marked_pruned(db: TestDb) -> TestDb {
+    let store = db.store().await;
+    for minute in 1..=4 {
+        store.append_evidence(evidence("aws", minute)).await.unwrap();
+    }
+    // With no retention run at all, a missing payload is somebody's doing.
+    db.sql("UPDATE evidence SET payload = '', pruned_at = 0 WHERE seq = 2").await;
+    assert_broken(&store, "evidence", 2, "no retention run in the audit log covers it").await;
+
+    // A retention run whose cutoff is after record 2 explains it, but not record 3, collected
+    // after the cutoff.
+    let cutoff = t0() + TimeDelta::seconds(2 * 60 + 30);
+    store.prune_evidence(cutoff, t0() + TimeDelta::days(400), "kushim:retention").await.unwrap();
+    assert!(store.verify().await.unwrap().intact());
+    db.sql("UPDATE evidence SET payload = '', pruned_at = 0 WHERE seq = 3").await;
+    assert_broken(&store, "evidence", 3, "no retention run in the audit log covers it").await;
     store.close().await;
     db
 }

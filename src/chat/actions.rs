@@ -21,10 +21,12 @@ pub enum Action {
     Recheck,
     /// The next page of a long list. Value: `<list>:<offset>`.
     ShowMore,
+    /// Queue a job that gave up to run again, with its attempts back. Value: the job's id.
+    RetryJob,
 }
 
 impl Action {
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 8] = [
         Action::Ticket,
         Action::RequestException,
         Action::ApproveException,
@@ -32,6 +34,7 @@ impl Action {
         Action::Snooze,
         Action::Recheck,
         Action::ShowMore,
+        Action::RetryJob,
     ];
 
     /// The `action_id` on the wire.
@@ -44,6 +47,7 @@ impl Action {
             Action::Snooze => "snooze",
             Action::Recheck => "recheck",
             Action::ShowMore => "show_more",
+            Action::RetryJob => "retry_job",
         }
     }
 
@@ -59,6 +63,7 @@ impl Action {
                 Role::Responder
             }
             Action::ApproveException | Action::RejectException => Role::Approver,
+            Action::RetryJob => Role::Admin,
         }
     }
 }

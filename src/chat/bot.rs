@@ -47,6 +47,13 @@ pub const MAX_EXCEPTION: TimeDelta = TimeDelta::days(365);
 /// How often a queued collection's job is looked at, and for how long, to tell the asker.
 const COLLECT_JOB_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 const COLLECT_JOB_WAIT: std::time::Duration = std::time::Duration::from_secs(25 * 60);
+
+/// How a queued job ended, as far as a chat answer cares.
+enum JobEnd {
+    Done,
+    Dead(String),
+    StillRunning,
+}
 /// The modal's `callback_id`.
 pub const EXCEPTION_FORM: &str = "exception_request";
 /// Lines per page of a long list; "Show more" brings the next.
@@ -320,6 +327,7 @@ impl Bot {
                 .await?;
                 crate::jobs::digest::digest(&inputs, now)
             }
+            Command::Jobs => self.jobs_reply(None).await?,
             Command::Subscribe { channel, feed } | Command::Unsubscribe { channel, feed } => {
                 let subscribe = command_kind == CommandName::Subscribe;
                 let ChannelRef::Id { id, .. } = channel else {
@@ -346,6 +354,14 @@ impl Bot {
                 Reply::sentence(text::subscription(&id, what.as_str(), subscribe, changed))
             }
         })
+    }
+
+    /// `/kushim jobs`, with `note` on top after a Retry.
+    async fn jobs_reply(&self, note: Option<String>) -> Result<Reply, StoreError> {
+        let store = self.engine().store();
+        let depth = store.queue_depth().await?;
+        let dead = store.jobs(Some(JobStatus::Dead), 10).await?;
+        Ok(reply::jobs(&depth, &dead, note))
     }
 
     /// One page of `/kushim controls`, with "Show more" when there is another.
@@ -514,41 +530,49 @@ impl Bot {
         let bot = self.clone();
         let asker = asker.clone();
         self.spawn(async move {
-            let deadline = tokio::time::Instant::now() + COLLECT_JOB_WAIT;
-            let reply = loop {
-                match bot.engine().store().job(job.id).await {
-                    Ok(Some(done)) if done.status == JobStatus::Done => {
-                        let score = match bot.engine().current(bot.now()).await {
-                            Ok(current) => {
-                                StatusView::new(
-                                    bot.engine().catalog(),
-                                    &current.refresh,
-                                    current.has_evidence,
-                                )
-                                .posture
-                                .overall
-                                .score
-                            }
-                            Err(_) => f64::NAN,
-                        };
-                        break Reply::sentence(text::collect_job_done(job.id, score));
-                    }
-                    Ok(Some(dead)) if dead.status == JobStatus::Dead => {
-                        let error = dead.last_error.unwrap_or_default();
-                        break Reply::sentence(text::collect_job_failed(job.id, &error));
-                    }
-                    Ok(_) if tokio::time::Instant::now() < deadline => {}
-                    Ok(_) => break Reply::sentence(text::collect_job_still_running(job.id)),
-                    Err(error) => {
-                        tracing::warn!(%error, job = job.id, "cannot follow a collection job");
-                        break Reply::sentence(text::collect_job_still_running(job.id));
-                    }
+            let reply = match bot.wait_for_job(job.id).await {
+                JobEnd::Done => {
+                    let score = match bot.engine().current(bot.now()).await {
+                        Ok(current) => {
+                            StatusView::new(
+                                bot.engine().catalog(),
+                                &current.refresh,
+                                current.has_evidence,
+                            )
+                            .posture
+                            .overall
+                            .score
+                        }
+                        Err(_) => f64::NAN,
+                    };
+                    Reply::sentence(text::collect_job_done(job.id, score))
                 }
-                tokio::time::sleep(COLLECT_JOB_POLL).await;
+                JobEnd::Dead(error) => Reply::sentence(text::collect_job_failed(job.id, &error)),
+                JobEnd::StillRunning => Reply::sentence(text::collect_job_still_running(job.id)),
             };
             bot.follow_up(&asker, &reply, false).await;
         });
         Ok(Reply::sentence(text::collect_queued(integrations, job.id)))
+    }
+
+    /// Polls a queued job until a worker (on any replica) finished it or gave up on it.
+    async fn wait_for_job(&self, id: i64) -> JobEnd {
+        let deadline = tokio::time::Instant::now() + COLLECT_JOB_WAIT;
+        loop {
+            match self.engine().store().job(id).await {
+                Ok(Some(job)) if job.status == JobStatus::Done => return JobEnd::Done,
+                Ok(Some(job)) if job.status == JobStatus::Dead => {
+                    return JobEnd::Dead(job.last_error.unwrap_or_default());
+                }
+                Ok(_) if tokio::time::Instant::now() < deadline => {}
+                Ok(_) => return JobEnd::StillRunning,
+                Err(error) => {
+                    tracing::warn!(%error, job = id, "cannot follow a queued job");
+                    return JobEnd::StillRunning;
+                }
+            }
+            tokio::time::sleep(COLLECT_JOB_POLL).await;
+        }
     }
 
     /// Collections asked for in chat go through the durable job queue from now on (`kushim
@@ -691,20 +715,18 @@ impl Bot {
             Action::Recheck => {
                 let control = self.engine().control(&click.value)?.clone();
                 let targets = self.targets_for(&control.checks);
-                self.audit(asker, "action.recheck", &control.id, json!({})).await;
+                let jobs = self.queue_recheck(&targets).await?;
+                self.audit(asker, "action.recheck", &control.id, json!({ "jobs": jobs })).await;
                 self.tell(asker, &Reply::sentence(text::rechecking(&control.id))).await;
                 let bot = self.clone();
                 let click = click.clone();
                 self.spawn(async move {
-                    if !targets.integrations().is_empty()
-                        && let Err(error) = bot.collect_in_background(targets).await
-                    {
-                        tracing::error!(
-                            error = format!("{error:#}"),
-                            "a re-check's collection failed"
-                        );
-                    }
-                    let note = text::rechecked_by(&click.asker.user, bot.now());
+                    let failure = bot.recheck(targets, &jobs).await;
+                    let (user, now) = (&click.asker.user, bot.now());
+                    let note = match failure {
+                        None => text::rechecked_by(user, now),
+                        Some(error) => text::recheck_failed(user, now, &error),
+                    };
                     if let Err(error) = bot.update_card(&click, &control.id, note).await {
                         tracing::error!(%error, "cannot show a re-check's result");
                     }
@@ -718,6 +740,35 @@ impl Bot {
                 let ack = self.start_ticket(asker, &control.id, Some(click.clone()));
                 self.tell(asker, &ack).await;
             }
+            Action::RetryJob => {
+                let id: i64 =
+                    click.value.parse().map_err(|_| ClickError::Person(text::stale_button()))?;
+                let store = self.engine().store();
+                let Some(job) = store.retry_dead_job(id, now).await? else {
+                    return Err(ClickError::Person(match store.job(id).await? {
+                        Some(job) => text::job_not_dead(id, job.status.as_str()),
+                        None => text::stale_button(),
+                    }));
+                };
+                self.audit(
+                    asker,
+                    "action.retry_job",
+                    &format!("job:{id}"),
+                    json!({ "kind": job.kind }),
+                )
+                .await;
+                let note = text::job_requeued(&asker.user, id, now);
+                let reply = match click.surface {
+                    // The alert in a channel: redrawn without its button.
+                    Surface::Message(_) => reply::dead_job(
+                        &job,
+                        job.last_error.as_deref().unwrap_or_default(),
+                        Some(note),
+                    ),
+                    _ => self.jobs_reply(Some(note)).await?,
+                };
+                self.replace(click, &reply).await?;
+            }
             Action::ApproveException | Action::RejectException => {
                 let decision = if click.action == Action::ApproveException {
                     ExceptionDecision::Approved
@@ -728,6 +779,47 @@ impl Bot {
             }
         }
         Ok(())
+    }
+
+    /// Under `kushim serve`, a re-check is one queued `collect` job per integration. Clicks on
+    /// any replica within the same second share the jobs. Elsewhere nothing is queued.
+    async fn queue_recheck(&self, targets: &Targets) -> Result<Vec<i64>, ClickError> {
+        if self.inner.job_queue.get().is_none() {
+            return Ok(Vec::new());
+        }
+        let now = self.now();
+        let mut jobs = Vec::new();
+        for integration in targets.integrations() {
+            let request = JobRequest::Collect { integration: Some(integration) };
+            let key = format!("chat:recheck:{integration}:{}", now.timestamp());
+            let (job, _) = crate::jobs::enqueue(self.engine().store(), &request, key, now)
+                .await
+                .map_err(|error| ClickError::Other(error.into()))?;
+            jobs.push(job.id);
+        }
+        Ok(jobs)
+    }
+
+    /// Waits for a re-check's queued jobs, or collects here when nothing was queued. Returns
+    /// why it could not collect, if it could not.
+    async fn recheck(&self, targets: Targets, jobs: &[i64]) -> Option<String> {
+        if jobs.is_empty() {
+            if targets.integrations().is_empty() {
+                return None;
+            }
+            return self.collect_in_background(targets).await.err().map(|error| {
+                tracing::error!(error = format!("{error:#}"), "a re-check's collection failed");
+                text::internal_error()
+            });
+        }
+        for job in jobs {
+            match self.wait_for_job(*job).await {
+                JobEnd::Done => {}
+                JobEnd::Dead(error) => return Some(error),
+                JobEnd::StillRunning => return Some(text::collect_job_still_running(*job)),
+            }
+        }
+        None
     }
 
     /// The integrations whose collection re-checks a control (its checks' sources) that are

@@ -16,7 +16,7 @@ use crate::{
         text,
     },
     controls::ControlState,
-    store::ExceptionRecord,
+    store::{ExceptionRecord, Job, JobStatus, QueueDepth},
     views::{CollectView, ControlDetail, ControlLine, StatusView},
 };
 
@@ -487,6 +487,57 @@ pub fn evidence(detail: &ControlDetail) -> Reply {
 
 /// `/kushim exceptions`: pending requests with Approve / Reject, those ending within a week,
 /// then the rest.
+/// The message about a job that gave up: with *Retry* until someone retried it, then the
+/// `note` saying who did.
+pub fn dead_job(job: &Job, error: &str, note: Option<String>) -> Reply {
+    let header = text::dead_job_header(&job.kind);
+    let mut blocks = vec![
+        Block::Header(header.clone()),
+        Block::Section { text: text::dead_job(job.id, job.attempts, error), fields: vec![] },
+    ];
+    blocks.push(match note {
+        Some(note) => Block::Context(note),
+        None => Block::Actions(vec![Button::new(Action::RetryJob, job.id.to_string())]),
+    });
+    Reply { fallback: header, blocks }
+}
+
+/// Jobs that gave up shown by `/kushim jobs`; two blocks each, within Slack's 50.
+const DEAD_JOBS_SHOWN: usize = 10;
+
+/// `/kushim jobs`: the queue per status, then the newest jobs that gave up, each with *Retry*.
+pub fn jobs(depth: &[QueueDepth], dead: &[Job], note: Option<String>) -> Reply {
+    let count = |status: JobStatus| -> i64 {
+        depth.iter().filter(|d| d.status == status).map(|d| d.jobs).sum()
+    };
+    let header = text::jobs_header();
+    let mut blocks = vec![Block::Header(header.clone())];
+    if let Some(note) = note {
+        blocks.push(Block::Context(note));
+    }
+    blocks.push(Block::Section {
+        text: text::jobs_summary(
+            count(JobStatus::Queued),
+            count(JobStatus::Running),
+            count(JobStatus::Dead),
+            count(JobStatus::Done),
+        ),
+        fields: vec![],
+    });
+    if dead.is_empty() {
+        blocks.push(Block::Section { text: text::no_dead_jobs(), fields: vec![] });
+    }
+    for job in dead.iter().take(DEAD_JOBS_SHOWN) {
+        blocks.push(Block::Section { text: text::dead_job_line(job), fields: vec![] });
+        blocks.push(Block::Actions(vec![Button::new(Action::RetryJob, job.id.to_string())]));
+    }
+    let dead_total = count(JobStatus::Dead);
+    if dead_total > DEAD_JOBS_SHOWN as i64 {
+        blocks.push(Block::Context(text::and_more(dead_total as usize - DEAD_JOBS_SHOWN)));
+    }
+    Reply { fallback: header, blocks }
+}
+
 pub fn exceptions(exceptions: &[ExceptionRecord], now: DateTime<Utc>) -> Reply {
     let header = text::exceptions_header(exceptions.len());
     let mut blocks = vec![Block::Header(header.clone())];

@@ -69,6 +69,7 @@ fn group_title(group: Group) -> &'static str {
         Group::Posture => "Posture",
         Group::Remediation => "Remediation",
         Group::Channels => "Channels",
+        Group::Operations => "Operations",
         Group::Help => "Help",
     }
 }
@@ -483,6 +484,15 @@ pub fn rechecking(control_id: &str) -> String {
 /// The note on a control's card after a re-check.
 pub fn rechecked_by(user: &str, at: DateTime<Utc>) -> String {
     format!("🔄 Re-checked by {} at {}.", mention_user(user), at.format("%Y-%m-%d %H:%M UTC"))
+}
+
+/// The note on a control's card after a re-check that could not collect.
+pub fn recheck_failed(user: &str, at: DateTime<Utc>, error: &str) -> String {
+    format!(
+        "⚠️ Re-check by {} at {} could not collect: {error}",
+        mention_user(user),
+        at.format("%Y-%m-%d %H:%M UTC")
+    )
 }
 
 /// A ticket was asked for but Jira is not set up.
@@ -959,9 +969,61 @@ pub fn dead_job_header(kind: &str) -> String {
 /// What failed, how often, and where to look.
 pub fn dead_job(id: i64, attempts: i64, error: &str) -> String {
     format!(
-        "Job {id} failed {attempts} times and will not be retried. Last error: {error}\n\
-         `kushim jobs --status dead` lists failed jobs; `kushim jobs enqueue` runs one again."
+        "Job #{id} failed {attempts} times and will not be retried on its own. Last error: \
+         {}\nAn admin can run it again with *Retry* (or `kushim jobs retry {id}` on the server); \
+         `/kushim jobs` lists every job that gave up.",
+        clip(error, ERROR_SHOWN)
     )
+}
+
+/// Errors are cut to this many characters in chat; `kushim jobs` shows them whole.
+const ERROR_SHOWN: usize = 400;
+
+fn clip(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+pub fn jobs_header() -> String {
+    "Background jobs".to_owned()
+}
+
+/// The queue at a glance: jobs per status.
+pub fn jobs_summary(queued: i64, running: i64, dead: i64, done: i64) -> String {
+    format!("*{queued}* queued · *{running}* running · *{dead}* gave up · *{done}* done")
+}
+
+pub fn no_dead_jobs() -> String {
+    "No job has given up. A failed run is retried with backoff before a job is parked.".to_owned()
+}
+
+/// One job that gave up, in `/kushim jobs`.
+pub fn dead_job_line(job: &crate::store::Job) -> String {
+    let when = job.finished_at.unwrap_or(job.run_at).format("%Y-%m-%d %H:%M UTC");
+    format!(
+        "*#{} {}* `{}` — gave up after {} attempts, {when}\nLast error: {}",
+        job.id,
+        job.kind,
+        job.payload,
+        job.attempts,
+        clip(job.last_error.as_deref().unwrap_or("none recorded"), ERROR_SHOWN)
+    )
+}
+
+/// Said where a Retry was clicked.
+pub fn job_requeued(user: &str, id: i64, at: DateTime<Utc>) -> String {
+    format!(
+        "🔁 {} queued job #{id} again at {}; the next free worker runs it.",
+        mention_user(user),
+        at.format("%Y-%m-%d %H:%M UTC")
+    )
+}
+
+/// A Retry on a job that is no longer waiting for one.
+pub fn job_not_dead(id: i64, status: &str) -> String {
+    format!("Job #{id} is not waiting for a retry: it is {status}. `/kushim jobs` shows the queue.")
 }
 
 /// Under every digest.
@@ -979,6 +1041,7 @@ pub fn button_label(action: Action) -> String {
         Action::Snooze => "Snooze 7 days",
         Action::Recheck => "Re-check now",
         Action::ShowMore => "Show more",
+        Action::RetryJob => "Retry",
     }
     .to_owned()
 }

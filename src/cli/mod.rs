@@ -153,9 +153,17 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum JobsAction {
+    /// Run a job that gave up (status dead) again, with its attempts back
+    Retry {
+        /// The job's id, as `kushim jobs` lists it
+        id: i64,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Queue a job now for the workers of `kushim serve` (the same jobs the schedules queue)
     Enqueue {
-        /// collect, evaluate, digest, exception_sweep, evidence_reminders or jira_sync
+        /// collect, evaluate, digest, exception_sweep, evidence_reminders, jira_sync or
+        /// evidence_retention
         kind: String,
         /// For collect: only this integration
         #[arg(long, value_enum)]
@@ -606,6 +614,32 @@ async fn run_command(
             let (job, _) = crate::jobs::enqueue(engine.store(), &request, key, now).await?;
             emit(json.json, &job, || {
                 format!("Queued job {} ({}); `kushim serve` runs it.\n", job.id, job.kind)
+            })?;
+        }
+        Command::Jobs { action: Some(JobsAction::Retry { id, json }), .. } => {
+            let store = engine.store();
+            let Some(job) = store.retry_dead_job(id, now).await? else {
+                match store.job(id).await? {
+                    Some(job) => bail!(
+                        "job {id} is {}, not dead: only a job that gave up can be retried",
+                        job.status
+                    ),
+                    None => bail!("there is no job {id}; `kushim jobs` lists them"),
+                }
+            };
+            let actor = cli_actor();
+            store
+                .audit(crate::store::AuditEntry {
+                    at: now,
+                    actor: actor.name,
+                    origin: actor.origin,
+                    action: "job.retry".into(),
+                    target: format!("job:{id}"),
+                    detail: serde_json::json!({ "kind": job.kind }),
+                })
+                .await?;
+            emit(json.json, &job, || {
+                format!("Queued job {id} ({}) again; `kushim serve` runs it.\n", job.kind)
             })?;
         }
         Command::Jobs { action: None, status, limit, json } => {

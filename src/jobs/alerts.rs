@@ -282,15 +282,7 @@ pub async fn queue_dead_job(
     error: &str,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let header = text::dead_job_header(&job.kind);
-    let reply = Reply {
-        fallback: header.clone(),
-        blocks: vec![
-            Block::Header(header),
-            Block::Section { text: text::dead_job(job.id, job.attempts, error), fields: vec![] },
-        ],
-    };
-    let body = MessageBody::from_reply(&reply).to_json();
+    let body = MessageBody::from_reply(&crate::chat::reply::dead_job(job, error, None)).to_json();
     let mut queued = 0;
     for channel in store.subscribers(Subscription::Alerts).await? {
         let message = NewMessage {

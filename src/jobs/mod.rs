@@ -47,17 +47,21 @@ pub enum JobKind {
     EvidenceReminders,
     /// Sync remediation tickets with Jira; its handler comes with the Jira integration.
     JiraSync,
+    /// Drop the payloads of evidence older than `[jobs] evidence_retention_days`, keeping
+    /// their hashes and everything concluded from them.
+    EvidenceRetention,
 }
 
 impl JobKind {
     /// The registry: a test holds names unique and the default schedules to existing kinds.
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::Collect,
         JobKind::Evaluate,
         JobKind::Digest,
         JobKind::ExceptionSweep,
         JobKind::EvidenceReminders,
         JobKind::JiraSync,
+        JobKind::EvidenceRetention,
     ];
 
     /// The name in the jobs table, `kushim.toml` (`job = "collect"`) and `kushim jobs`.
@@ -69,6 +73,7 @@ impl JobKind {
             JobKind::ExceptionSweep => "exception_sweep",
             JobKind::EvidenceReminders => "evidence_reminders",
             JobKind::JiraSync => "jira_sync",
+            JobKind::EvidenceRetention => "evidence_retention",
         }
     }
 
@@ -106,6 +111,7 @@ pub enum JobRequest {
     ExceptionSweep,
     EvidenceReminders,
     JiraSync,
+    EvidenceRetention,
 }
 
 impl JobRequest {
@@ -117,6 +123,7 @@ impl JobRequest {
             JobRequest::ExceptionSweep => JobKind::ExceptionSweep,
             JobRequest::EvidenceReminders => JobKind::EvidenceReminders,
             JobRequest::JiraSync => JobKind::JiraSync,
+            JobRequest::EvidenceRetention => JobKind::EvidenceRetention,
         }
     }
 
@@ -288,7 +295,8 @@ pub fn runner(
             name: "[jobs] timezone".into(),
             problem: format!("unknown timezone {:?}; use an IANA name", config.jobs.timezone()),
         })?;
-    Ok(runner::Runner::new(engine.clone(), targets, clock, timezone, config.jobs.flap_window()))
+    Ok(runner::Runner::new(engine.clone(), targets, clock, timezone, config.jobs.flap_window())
+        .with_evidence_retention(config.jobs.evidence_retention()))
 }
 
 /// Starts the scheduler and [`WORKERS_PER_PROCESS`] workers running `runner`'s jobs. The

@@ -55,6 +55,8 @@ pub struct Runner {
     retry: RetryPolicy,
     jira_sync: Option<JobHook>,
     open_tickets: Option<OpenTicketsHook>,
+    /// How long evidence payloads are kept; `None` keeps them forever.
+    evidence_retention: Option<TimeDelta>,
 }
 
 impl Runner {
@@ -74,7 +76,15 @@ impl Runner {
             retry: RetryPolicy::default(),
             jira_sync: None,
             open_tickets: None,
+            evidence_retention: None,
         }
+    }
+
+    /// Lets `evidence_retention` jobs drop payloads older than `keep` (without it they keep
+    /// everything).
+    pub fn with_evidence_retention(mut self, keep: Option<TimeDelta>) -> Runner {
+        self.evidence_retention = keep;
+        self
     }
 
     /// What `jira_sync` jobs run (without it they finish at once, saying Jira is not set up).
@@ -168,6 +178,24 @@ impl Runner {
         Ok(())
     }
 
+    async fn evidence_retention(&self) -> Result<(), RunError> {
+        let Some(keep) = self.evidence_retention else {
+            tracing::info!("evidence retention is off ([jobs] evidence_retention_days = 0)");
+            return Ok(());
+        };
+        let now = (self.clock)();
+        let report =
+            self.engine.store().prune_evidence(now - keep, now, "kushim:retention").await?;
+        metrics::counter!("kushim_evidence_pruned_total").increment(report.records as u64);
+        tracing::info!(
+            records = report.records,
+            bytes = report.bytes,
+            cutoff = %report.cutoff,
+            "evidence retention: old payloads dropped, hashes kept"
+        );
+        Ok(())
+    }
+
     async fn evidence_reminders(&self) -> Result<(), RunError> {
         let refresh = self.refresh().await?;
         let states: HashMap<_, _> =
@@ -206,6 +234,7 @@ impl Handler for Runner {
                 Ok(())
             }
             JobRequest::EvidenceReminders => self.evidence_reminders().await,
+            JobRequest::EvidenceRetention => self.evidence_retention().await,
             JobRequest::JiraSync => match &self.jira_sync {
                 Some(hook) => hook((self.clock)()).await.map_err(RunError::Hook),
                 None => {

@@ -100,7 +100,8 @@ impl Schedule {
 
 /// The schedules Kushim runs without configuration, in the team's timezone: each configured
 /// integration collected every four hours (staggered), an hourly evaluation, the digest at 09:00
-/// on weekdays, the exception sweep daily at 08:00, evidence reminders on Mondays at 10:00.
+/// on weekdays, the exception sweep daily at 08:00, evidence reminders on Mondays at 10:00,
+/// evidence retention on Sundays at 04:30.
 pub fn default_schedules(integrations: &[Integration]) -> BTreeMap<String, ScheduleConfig> {
     let mut defaults = BTreeMap::new();
     let mut add = |name: &str, cron: &str, job: &str, integration: Option<Integration>| {
@@ -127,6 +128,7 @@ pub fn default_schedules(integrations: &[Integration]) -> BTreeMap<String, Sched
     add("digest", "0 0 9 * * Mon-Fri", "digest", None);
     add("exception-sweep", "0 0 8 * * *", "exception_sweep", None);
     add("evidence-reminders", "0 0 10 * * Mon", "evidence_reminders", None);
+    add("evidence-retention", "0 30 4 * * Sun", "evidence_retention", None);
     defaults
 }
 
@@ -251,6 +253,7 @@ mod tests {
                 "digest",
                 "evaluate",
                 "evidence-reminders",
+                "evidence-retention",
                 "exception-sweep"
             ]
         );

@@ -297,6 +297,25 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Queues a dead job to run at `now` with all its attempts back (a person's "retry"); its
+    /// last error stays until a run replaces it. `None` when the job is not dead (done, still
+    /// queued, or retried by someone else a moment ago).
+    pub async fn retry_dead_job(
+        &self,
+        job_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Job>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE jobs SET status = 'queued', run_at = $1, attempts = 0, finished_at = NULL              WHERE id = $2 AND status = 'dead' RETURNING {JOB_COLUMNS}"
+        )))
+        .bind(to_unix(now))
+        .bind(job_id)
+        .fetch_optional(&self.pool)
+        .await
+        .context("retry a dead job")?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
     /// Jobs newest first, optionally only those in `status`.
     pub async fn jobs(
         &self,

@@ -142,12 +142,21 @@ impl Store {
 
     /// The payload of one evidence record.
     pub async fn evidence_payload(&self, seq: i64) -> Result<Value, StoreError> {
-        let payload: String = sqlx::query("SELECT payload FROM evidence WHERE seq = $1")
+        let row = sqlx::query("SELECT payload, pruned_at FROM evidence WHERE seq = $1")
             .bind(seq)
             .fetch_one(&self.pool)
             .await
-            .context("read an evidence payload")?
-            .get(0);
+            .context("read an evidence payload")?;
+        if let Some(pruned_at) = row.get::<Option<i64>, _>(1) {
+            return Err(StoreError::Corrupt {
+                context: "evidence payload",
+                detail: format!(
+                    "record {seq}'s payload was dropped by evidence retention on {}",
+                    from_unix(pruned_at).format("%Y-%m-%d")
+                ),
+            });
+        }
+        let payload: String = row.get(0);
         serde_json::from_str(&payload)
             .map_err(|e| StoreError::Corrupt { context: "evidence payload", detail: e.to_string() })
     }

@@ -23,6 +23,7 @@ mod jobs;
 mod ledger;
 mod outbox;
 mod people;
+mod retention;
 mod runs;
 mod tickets;
 mod verify;
@@ -45,6 +46,7 @@ pub use people::{
     AuditEntry, AuditRecord, ExceptionDecision, ExceptionRecord, ManualEvidenceRecord,
     NewException, NewManualEvidence,
 };
+pub use retention::{PRUNE_ACTION, PruneReport};
 pub use runs::{CollectionRunRecord, NewCollectionRun};
 pub use tickets::{
     NewTicket, NewTicketEvent, TicketClaim, TicketEventRecord, TicketLink, TicketPhase,

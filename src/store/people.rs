@@ -379,28 +379,8 @@ impl Store {
 
     /// Appends one line to the audit log.
     pub async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
-        let at = to_unix(entry.at);
-        let detail = super::chain::canonical_json(&entry.detail);
-        let content =
-            audit_content(at, &entry.actor, &entry.origin, &entry.action, &entry.target, &detail);
         let mut tx = self.pool.begin().await.context("begin writing the audit log")?;
-        let link = link_next(&mut tx, "audit_log", &content).await?;
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor, origin, action, target, detail, prev_hash, record_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(link.seq)
-        .bind(at)
-        .bind(&entry.actor)
-        .bind(&entry.origin)
-        .bind(&entry.action)
-        .bind(&entry.target)
-        .bind(&detail)
-        .bind(&link.prev_hash)
-        .bind(&link.hash)
-        .execute(&mut *tx)
-        .await
-        .context("write the audit log")?;
+        append_audit(&mut tx, &entry).await?;
         tx.commit().await.context("commit the audit log")?;
         Ok(())
     }
@@ -464,4 +444,34 @@ fn exception_from_row(row: &AnyRow) -> Result<ExceptionRecord, StoreError> {
         decided_by: row.get(8),
         decided_at: row.get::<Option<i64>, _>(9).map(from_unix),
     })
+}
+
+/// Appends `entry` to the audit log inside the caller's transaction, so an action and its
+/// audit line are written together or not at all.
+pub(super) async fn append_audit(
+    conn: &mut sqlx::AnyConnection,
+    entry: &AuditEntry,
+) -> Result<(), StoreError> {
+    let at = to_unix(entry.at);
+    let detail = super::chain::canonical_json(&entry.detail);
+    let content =
+        audit_content(at, &entry.actor, &entry.origin, &entry.action, &entry.target, &detail);
+    let link = link_next(conn, "audit_log", &content).await?;
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor, origin, action, target, detail, prev_hash, record_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(link.seq)
+    .bind(at)
+    .bind(&entry.actor)
+    .bind(&entry.origin)
+    .bind(&entry.action)
+    .bind(&entry.target)
+    .bind(&detail)
+    .bind(&link.prev_hash)
+    .bind(&link.hash)
+    .execute(&mut *conn)
+    .await
+    .context("write the audit log")?;
+    Ok(())
 }

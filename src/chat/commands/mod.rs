@@ -39,6 +39,8 @@ pub enum Command {
     Subscribe { channel: ChannelRef, feed: Feed },
     /// Stop posting `feed` to `channel`.
     Unsubscribe { channel: ChannelRef, feed: Feed },
+    /// The background job queue, and the jobs that gave up (for admins).
+    Jobs,
     /// The command listing, or one command explained.
     Help { command: Option<CommandName> },
 }
@@ -58,6 +60,7 @@ pub enum CommandName {
     Exceptions,
     Subscribe,
     Unsubscribe,
+    Jobs,
     Help,
 }
 
@@ -109,7 +112,7 @@ pub enum ParseError {
 }
 
 impl CommandName {
-    pub const ALL: [CommandName; 12] = [
+    pub const ALL: [CommandName; 13] = [
         CommandName::Status,
         CommandName::Controls,
         CommandName::Control,
@@ -121,6 +124,7 @@ impl CommandName {
         CommandName::Exceptions,
         CommandName::Subscribe,
         CommandName::Unsubscribe,
+        CommandName::Jobs,
         CommandName::Help,
     ];
 
@@ -138,6 +142,7 @@ impl CommandName {
             CommandName::Exceptions => "exceptions",
             CommandName::Subscribe => "subscribe",
             CommandName::Unsubscribe => "unsubscribe",
+            CommandName::Jobs => "jobs",
             CommandName::Help => "help",
         }
     }
@@ -162,6 +167,7 @@ impl Command {
             Command::Digest => CommandName::Digest,
             Command::Subscribe { .. } => CommandName::Subscribe,
             Command::Unsubscribe { .. } => CommandName::Unsubscribe,
+            Command::Jobs => CommandName::Jobs,
             Command::Help { .. } => CommandName::Help,
         }
     }

@@ -216,6 +216,7 @@ fn build(name: CommandName, mut args: Bound<'_>) -> Command {
         CommandName::Unsubscribe => {
             Command::Unsubscribe { channel: args.channel(name), feed: args.feed(name) }
         }
+        CommandName::Jobs => Command::Jobs,
         CommandName::Help => Command::Help {
             command: match args.take("command") {
                 Some(Value::Command(command)) => Some(command),

@@ -40,6 +40,7 @@ pub enum Group {
     Posture,
     Remediation,
     Channels,
+    Operations,
     Help,
 }
 

@@ -37,6 +37,9 @@ Here is what I can do. `/kushim help <command>` explains one; you can also menti
 • `/kushim subscribe #channel alerts|digest` — Post alerts (controls that start failing) or the digest to a channel
 • `/kushim unsubscribe #channel alerts|digest` — Stop posting alerts or the digest to a channel
 
+*Operations*
+• `/kushim jobs` — Show the background job queue and the jobs that gave up, with a Retry button for each
+
 *Help*
 • `/kushim help [command]` — List what Kushim can do, or explain one command
 "
