@@ -7,30 +7,13 @@
 
 #![cfg(unix)]
 
-use std::{
-    io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+mod support;
+
+use std::{path::Path, time::Duration};
 
 use kushim::sandbox::{Sandbox, SandboxSize, serve::Fault};
 use serde_json::Value;
-
-/// The conventional environment pointing at the sandbox's GitHub (the other integrations stay
-/// unconfigured so only one collection runs).
-fn github_environment(sandbox: &Sandbox) -> Vec<(&'static str, String)> {
-    let github = sandbox.github.settings();
-    let kushim::config::GitHubAuth::Token(token) = &github.auth else {
-        panic!("the sandbox uses a token")
-    };
-    vec![
-        ("GITHUB_TOKEN", token.expose().to_owned()),
-        ("GITHUB_ORG", github.org.clone()),
-        ("GITHUB_API_URL", github.api_url.clone()),
-        ("SLACK_SIGNING_SECRET", "test-secret".to_owned()),
-    ]
-}
+use support::process::{github_environment, json, kushim, serve, wait_for};
 
 /// A short lease so a killed server's job is taken over within seconds; no schedule fires
 /// during the test, so the only job is the one it queues.
@@ -46,67 +29,10 @@ exception-sweep = { enabled = false }
 evidence-reminders = { enabled = false }
 "#;
 
-fn kushim(dir: &Path, env: &[(&'static str, String)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kushim"));
-    command
-        .current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("KUSHIM_CONFIG")
-        .env("KUSHIM_ACTOR", "ops");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command
-}
-
-fn json(dir: &Path, env: &[(&'static str, String)], args: &[&str]) -> Value {
-    let output = kushim(dir, env).args(args).output().expect("kushim runs");
-    assert!(
-        output.status.success(),
-        "kushim {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("JSON output")
-}
-
-fn serve(dir: &Path, env: &[(&'static str, String)]) -> Child {
-    let mut child = kushim(dir, env)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kushim serve starts");
-    // Warnings (no bot token) may come first; the address line says the server is up. The rest
-    // is drained so the server never blocks on a full pipe.
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("listening") {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "kushim serve exited early");
-    }
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    child
-}
-
-/// Polls `condition` until it holds, failing after `limit`.
-async fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !condition() {
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn job_status(dir: &Path, env: &[(&'static str, String)], id: i64) -> (String, i64) {
     let jobs = json(dir, env, &["jobs", "--json"]);
     let job = jobs["jobs"].as_array().unwrap().iter().find(|j| j["id"] == id).cloned().unwrap();
     (job["status"].as_str().unwrap().to_owned(), job["attempts"].as_i64().unwrap())
-}
-
-fn signal(child: &Child, signal: i32) {
-    let pid = libc::pid_t::try_from(child.id()).unwrap();
-    // SAFETY: signals a child this test spawned and still owns.
-    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,24 +52,21 @@ async fn a_collection_killed_midway_completes_after_restart_and_the_ledger_verif
     let id = queued["id"].as_i64().unwrap();
 
     let mut first = serve(dir.path(), &env);
-    wait_for("the collection to start", Duration::from_secs(30), || {
+    wait_for("the collection to start", Duration::from_secs(30), async || {
         !sandbox.github.recorder.requests().is_empty()
     })
     .await;
-    signal(&first, libc::SIGKILL);
-    first.wait().unwrap();
+    first.kill();
     assert_eq!(job_status(dir.path(), &env, id), ("running".to_owned(), 1), "killed mid-job");
     assert!(github_findings(dir.path(), &env).is_empty(), "nothing of the killed run was stored");
 
     sandbox.github.recorder.clear_faults();
-    let second = serve(dir.path(), &env);
-    wait_for("the job to complete on the restarted server", Duration::from_secs(60), || {
+    let mut second = serve(dir.path(), &env);
+    wait_for("the job to complete on the restarted server", Duration::from_secs(60), async || {
         job_status(dir.path(), &env, id).0 == "done"
     })
     .await;
-    signal(&second, libc::SIGTERM);
-    let status = second.wait_with_output().unwrap().status;
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(second.terminate(), Some(0));
 
     assert_eq!(job_status(dir.path(), &env, id), ("done".to_owned(), 2), "run again, once");
     let verify = kushim(dir.path(), &env).args(["verify"]).output().unwrap();
@@ -200,26 +123,20 @@ async fn a_server_killed_mid_send_posts_the_digest_exactly_once_after_restart() 
     fake.recorder.inject("/api/chat.postMessage", Fault::Slow(Duration::from_secs(2)), None);
 
     let mut first = serve(dir.path(), &env);
-    wait_for("the digest post to reach Slack", Duration::from_secs(30), || {
+    wait_for("the digest post to reach Slack", Duration::from_secs(30), async || {
         fake.recorder.requests().iter().any(|r| r.uri.contains("chat.postMessage"))
     })
     .await;
-    signal(&first, libc::SIGKILL);
-    first.wait().unwrap();
+    first.kill();
     assert_eq!(sql(dir.path(), "SELECT status FROM outbox").await.as_deref(), Some("sending"));
 
     fake.recorder.clear_faults();
-    let second = serve(dir.path(), &env);
-    let mut delivered = false;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !delivered {
-        assert!(Instant::now() < deadline, "the digest was never delivered");
-        delivered =
-            sql(dir.path(), "SELECT status FROM outbox").await.as_deref() == Some("delivered");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    signal(&second, libc::SIGTERM);
-    assert_eq!(second.wait_with_output().unwrap().status.code(), Some(0));
+    let mut second = serve(dir.path(), &env);
+    wait_for("the digest to be delivered", Duration::from_secs(60), async || {
+        sql(dir.path(), "SELECT status FROM outbox").await.as_deref() == Some("delivered")
+    })
+    .await;
+    assert_eq!(second.terminate(), Some(0));
 
     let messages = fake.messages_in("C0DIGEST");
     assert_eq!(messages.len(), 1, "posted exactly once: {messages:#?}");

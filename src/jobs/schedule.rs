@@ -17,7 +17,7 @@
 
 use std::{collections::BTreeMap, str::FromStr};
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, LocalResult, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::{JobError, JobRequest};
@@ -35,9 +35,6 @@ pub struct Schedule {
     pub timezone: Tz,
     pub request: JobRequest,
 }
-
-/// A wall-clock time repeated by a fall-back is at most this far from its first instant.
-const DST_REPEAT_WINDOW: TimeDelta = TimeDelta::hours(3);
 
 impl Schedule {
     pub fn parse(
@@ -65,16 +62,18 @@ impl Schedule {
     }
 
     /// Occurrences strictly after `after`, in order, a repeated wall-clock time (DST fall-back)
-    /// only once.
+    /// only once, at its first instant.
+    ///
+    /// The cron crate yields both instants of a repeated wall-clock time; the second is known
+    /// as such from the timezone alone, so no earlier occurrence has to be looked at (a lookback
+    /// over the previous hours made every tick of a seconds-fine schedule scan thousands of them).
     pub fn occurrences(&self, after: DateTime<Utc>) -> impl Iterator<Item = DateTime<Utc>> + '_ {
-        let lookback = after - DST_REPEAT_WINDOW;
-        let mut recent: Vec<(NaiveDateTime, DateTime<Utc>)> = Vec::new();
-        self.cron.after(&lookback.with_timezone(&self.timezone)).filter_map(move |local| {
-            let naive = local.naive_local();
+        self.cron.after(&after.with_timezone(&self.timezone)).filter_map(move |local| {
+            let repeated = matches!(
+                self.timezone.from_local_datetime(&local.naive_local()),
+                LocalResult::Ambiguous(first, _) if first != local
+            );
             let at = local.with_timezone(&Utc);
-            recent.retain(|(_, seen)| at - *seen < DST_REPEAT_WINDOW);
-            let repeated = recent.iter().any(|(seen, _)| *seen == naive);
-            recent.push((naive, at));
             (!repeated && at > after).then_some(at)
         })
     }
@@ -307,6 +306,31 @@ mod tests {
             between(&hourly, "2027-11-07T04:30:00Z", "2027-11-07T07:30:00Z"),
             ["2027-11-07T05:00:00+00:00", "2027-11-07T07:00:00+00:00"],
             "01:00 EST repeats 01:00 EDT's wall-clock time, so it is skipped"
+        );
+    }
+
+    #[test]
+    fn a_schedule_finer_than_the_repeated_hour_fires_in_its_first_pass_only() {
+        // 2027-11-07 in New York: 01:00–02:00 happens in EDT (05:00–06:00 UTC), then again in
+        // EST (06:00–07:00 UTC). The cron crate interleaves the two passes' instants.
+        let every_20_minutes =
+            Schedule::parse("m", "0 */20 * * * *", "America/New_York", JobRequest::Evaluate)
+                .unwrap();
+        assert_eq!(
+            between(&every_20_minutes, "2027-11-07T04:30:00Z", "2027-11-07T07:30:00Z"),
+            [
+                "2027-11-07T04:40:00+00:00",
+                "2027-11-07T05:00:00+00:00",
+                "2027-11-07T05:20:00+00:00",
+                "2027-11-07T05:40:00+00:00",
+                "2027-11-07T07:00:00+00:00",
+                "2027-11-07T07:20:00+00:00"
+            ]
+        );
+        assert_eq!(
+            every_20_minutes.latest_between(at("2027-11-07T05:40:00Z"), at("2027-11-07T06:50:00Z")),
+            None,
+            "the second pass is not due"
         );
     }
 

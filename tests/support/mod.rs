@@ -1,7 +1,10 @@
 //! Test databases: a fresh SQLite file, or a fresh PostgreSQL database created on the server
-//! named by `TEST_DATABASE_URL` and dropped afterwards.
+//! named by `TEST_DATABASE_URL` and dropped afterwards. [`process`] runs the real binary.
 
 #![allow(dead_code)] // each test binary uses its own subset
+
+#[cfg(unix)]
+pub mod process;
 
 use std::{
     str::FromStr,
