@@ -687,3 +687,30 @@ fn the_demo_opens_jira_tickets_and_no_log_level_shows_the_jira_token() {
     assert!(!demo.stderr.is_empty(), "trace logging is on");
     assert!(!demo.stderr.contains(token), "the Jira API token reached the log");
 }
+
+#[test]
+fn jobs_retry_queues_a_job_that_gave_up_and_refuses_any_other() {
+    let kushim = Kushim::in_fresh_directory();
+    let queued = kushim.json(&["jobs", "enqueue", "digest", "--json"]);
+    let id = queued["id"].as_i64().unwrap().to_string();
+    // What a worker leaves after the last failed attempt.
+    kushim.tamper(&format!(
+        "UPDATE jobs SET status = 'dead', attempts = 3, last_error = 'Slack answered 500' \
+         WHERE id = {id}"
+    ));
+
+    let retried = kushim.json(&["jobs", "retry", &id, "--json"]);
+    assert_eq!(
+        (retried["status"].as_str(), retried["attempts"].as_i64()),
+        (Some("queued"), Some(0))
+    );
+    assert_eq!(retried["last_error"], "Slack answered 500", "kept until a run replaces it");
+
+    let again = kushim.run(&["jobs", "retry", &id]);
+    assert_eq!(again.code, 2, "an error, as every refused command");
+    assert!(again.stderr.contains(&format!("job {id} is queued, not dead")), "{}", again.stderr);
+    let missing = kushim.run(&["jobs", "retry", "999"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("there is no job 999"), "{}", missing.stderr);
+    assert_eq!(kushim.run(&["verify"]).code, 0, "the retry's audit line keeps the log whole");
+}

@@ -65,6 +65,7 @@ const STORIES: &[(&str, Story)] = stories![
     a_slack_post_that_went_through_before_a_crash_is_found_by_its_metadata,
     a_snoozed_control_opens_no_alert_until_the_snooze_ends,
     a_job_that_gives_up_is_reported_to_the_alert_channels,
+    the_retention_job_drops_payloads_past_the_window_and_the_ledger_still_verifies,
 ];
 
 fn main() {
@@ -969,10 +970,55 @@ async fn a_job_that_gives_up_is_reported_to_the_alert_channels(db: TestDb) -> Te
     assert!(body.plain.starts_with("Background job failed: collect"), "{}", body.plain);
     assert!(
         body.plain.contains(
-            "failed 5 times and will not be retried. Last error: github is not configured"
+            "failed 5 times and will not be retried on its own. Last error: github is not configured"
         ),
         "{}",
         body.plain
     );
+    assert!(body.plain.contains("[Retry]"), "admins can retry it from the alert: {}", body.plain);
+    db
+}
+
+async fn the_retention_job_drops_payloads_past_the_window_and_the_ledger_still_verifies(
+    db: TestDb,
+) -> TestDb {
+    let engine = Engine::new(db.store().await, &Config::default()).unwrap();
+    let store = engine.store().clone();
+    // Two collections of every integration 14 months apart, then today's.
+    let days_ago = |days| t0() - TimeDelta::days(days);
+    for at in [days_ago(830), days_ago(410), t0()] {
+        let snapshot = sandbox::generated_org(50, at);
+        for integration in kushim::integrations::Integration::ALL {
+            engine.ingest(integration, &snapshot, at).await.unwrap();
+        }
+    }
+    let before = store.evidence_history(100).await.unwrap();
+    let clock = ManualClock::new(t0());
+    let keep = Config {
+        jobs: toml::from_str("evidence_retention_days = 400").unwrap(),
+        ..Config::default()
+    };
+    let runner = kushim::jobs::runner(&engine, &keep, Targets::default(), clock.clock()).unwrap();
+    let worker = Worker::new(store.clone(), "w", runner, clock.clock(), WorkerSettings::default());
+    let request = JobRequest::parse("evidence_retention", None).unwrap();
+    store
+        .enqueue_job(&request.to_job("schedule:evidence-retention:1".into(), t0()), t0())
+        .await
+        .unwrap();
+
+    assert!(matches!(worker.run_once().await.unwrap(), Some(Ran::Done(_))));
+
+    let integrations = kushim::integrations::Integration::ALL.len();
+    let mut pruned = 0;
+    for record in &before {
+        let kept = store.evidence_payload(record.seq).await.is_ok();
+        let old = record.collected_at < t0() - TimeDelta::days(400);
+        assert_eq!(kept, !old, "record {} from {}", record.seq, record.collected_at);
+        pruned += usize::from(!kept);
+    }
+    assert_eq!(pruned, 2 * integrations, "both old collections of every integration");
+    assert!(store.verify().await.unwrap().intact());
+    // Today's evidence is whole, so the engine still judges from it.
+    engine.current_snapshot().await.expect("the newest evidence is kept");
     db
 }
