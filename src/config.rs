@@ -742,10 +742,13 @@ pub const EXAMPLE: &str = r#"# Kushim configuration. Every setting is optional; 
 # timezone = "UTC"               # the team's timezone, for schedules without their own
 # lease_seconds = 60             # a crashed replica's job is taken over after this long
 # flap_window_minutes = 60       # a control changing again within this updates its alert in place
+# tick_seconds = 5               # how often each replica's scheduler looks for due occurrences
+# evidence_retention_days = 400  # older evidence payloads are dropped (hashes kept); 0 keeps all
 
 # Schedules: cron is seconds first (sec min hour day month weekday); name weekdays (Mon-Fri),
 # since numbers run 1 = Sunday. Defaults: collect-<integration> every 4 hours, evaluate hourly,
-# digest 09:00 Mon-Fri, exception-sweep 08:00 daily, evidence-reminders Monday 10:00.
+# digest 09:00 Mon-Fri, exception-sweep 08:00 daily, evidence-reminders Monday 10:00,
+# evidence-retention Sunday 04:30.
 # A table named like a default changes only what it sets; `enabled = false` turns it off.
 # [schedules.digest]
 # cron = "0 0 9 * * Mon-Fri"
