@@ -100,7 +100,7 @@ impl Schedule {
 /// The schedules Kushim runs without configuration, in the team's timezone: each configured
 /// integration collected every four hours (staggered), an hourly evaluation, the digest at 09:00
 /// on weekdays, the exception sweep daily at 08:00, evidence reminders on Mondays at 10:00,
-/// evidence retention on Sundays at 04:30.
+/// evidence retention on Sundays at 04:30, and with Jira a ticket sync every 30 minutes.
 pub fn default_schedules(integrations: &[Integration]) -> BTreeMap<String, ScheduleConfig> {
     let mut defaults = BTreeMap::new();
     let mut add = |name: &str, cron: &str, job: &str, integration: Option<Integration>| {
@@ -128,6 +128,10 @@ pub fn default_schedules(integrations: &[Integration]) -> BTreeMap<String, Sched
     add("exception-sweep", "0 0 8 * * *", "exception_sweep", None);
     add("evidence-reminders", "0 0 10 * * Mon", "evidence_reminders", None);
     add("evidence-retention", "0 30 4 * * Sun", "evidence_retention", None);
+    if integrations.contains(&Integration::Jira) {
+        // Ticket statuses back from Jira between webhooks (or without them).
+        add("jira-sync", "0 5/30 * * * *", "jira_sync", None);
+    }
     defaults
 }
 
@@ -240,7 +244,7 @@ mod tests {
         let list = schedules(
             &JobsConfig::default(),
             &BTreeMap::new(),
-            &[Integration::GitHub, Integration::Okta],
+            &[Integration::GitHub, Integration::Okta, Integration::Jira],
         )
         .unwrap();
         let names: Vec<&str> = list.iter().map(|s| s.name.as_str()).collect();
@@ -248,12 +252,14 @@ mod tests {
             names,
             [
                 "collect-github",
+                "collect-jira",
                 "collect-okta",
                 "digest",
                 "evaluate",
                 "evidence-reminders",
                 "evidence-retention",
-                "exception-sweep"
+                "exception-sweep",
+                "jira-sync"
             ]
         );
         for schedule in &list {
