@@ -66,6 +66,7 @@ const STORIES: &[(&str, Story)] = stories![
     a_snoozed_control_opens_no_alert_until_the_snooze_ends,
     a_job_that_gives_up_is_reported_to_the_alert_channels,
     the_retention_job_drops_payloads_past_the_window_and_the_ledger_still_verifies,
+    an_alert_someone_deleted_in_slack_is_posted_again_when_it_changes,
 ];
 
 fn main() {
@@ -1020,5 +1021,30 @@ async fn the_retention_job_drops_payloads_past_the_window_and_the_ledger_still_v
     assert!(store.verify().await.unwrap().intact());
     // Today's evidence is whole, so the engine still judges from it.
     engine.current_snapshot().await.expect("the newest evidence is kept");
+    db
+}
+
+async fn an_alert_someone_deleted_in_slack_is_posted_again_when_it_changes(db: TestDb) -> TestDb {
+    let store = db.store().await;
+    let clock = ManualClock::new(t0());
+    let (fake, api) = slack().await;
+    let outbox = Dispatcher::new(store.clone(), api, "outbox", clock.clock());
+    store.enqueue_message(&text_message("C1", "AC-02", "AC-02 is failing"), t0()).await.unwrap();
+    outbox.deliver_due().await.unwrap();
+    let first = fake.messages_in("C1").remove(0);
+    fake.delete_message("C1", &first.ts);
+
+    clock.advance(TimeDelta::minutes(5));
+    let worse = text_message("C1", "AC-02", "AC-02 is failing on 3 more resources");
+    store.enqueue_message(&worse, clock.now()).await.unwrap();
+    let sent = outbox.deliver_due().await.unwrap();
+
+    assert!(matches!(&sent[..], [Delivery::Posted { .. }]), "posted anew, not given up: {sent:?}");
+    let messages = fake.messages_in("C1");
+    assert_eq!(messages.len(), 1, "{messages:#?}");
+    assert_eq!(messages[0].body["text"], "AC-02 is failing on 3 more resources");
+    assert_ne!(messages[0].ts, first.ts);
+    let row = &store.outbox_messages(Some("C1")).await.unwrap()[0];
+    assert_eq!(row.message_id.as_deref(), Some(messages[0].ts.as_str()), "later edits go there");
     db
 }

@@ -76,6 +76,9 @@ pub enum DeliveryError {
     /// Worth retrying (network, 5xx).
     #[error("{0}")]
     Failed(String),
+    /// The message to update is no longer there (someone deleted it).
+    #[error("the message to update was deleted")]
+    Gone,
     /// Will never work as it is (unknown channel, bot not in the channel, bad token).
     #[error("refused: {0}")]
     Rejected(String),
@@ -257,12 +260,21 @@ impl<M: Messenger> Dispatcher<M> {
     ) -> Result<(MessageId, fn(i64, String, MessageId) -> Delivery), DeliveryError> {
         let channel = &message.channel;
         if let Some(id) = &message.message_id {
-            self.messenger.update(channel, id, body).await?;
-            return Ok((id.clone(), |message, channel, id| Delivery::Updated {
-                message,
-                channel,
-                id,
-            }));
+            match self.messenger.update(channel, id, body).await {
+                // Deleted in the channel: the news (a control failing again, say) is posted
+                // anew rather than lost.
+                Err(DeliveryError::Gone) => {
+                    tracing::info!(message_id = %id, "the message was deleted; posting it again");
+                }
+                result => {
+                    result?;
+                    return Ok((id.clone(), |message, channel, id| Delivery::Updated {
+                        message,
+                        channel,
+                        id,
+                    }));
+                }
+            }
         }
         let dedupe = message.dedupe_key();
         // An earlier attempt may have posted and then died before recording it.

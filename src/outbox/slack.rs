@@ -8,7 +8,7 @@ use crate::chat::slack::{MessageRef, SlackApiError, SlackWebApi};
 pub const OUTBOX_EVENT: &str = "kushim_outbox";
 
 /// Slack error codes that a retry will not fix.
-const FINAL: [&str; 10] = [
+const FINAL: [&str; 9] = [
     "channel_not_found",
     "not_in_channel",
     "is_archived",
@@ -17,7 +17,6 @@ const FINAL: [&str; 10] = [
     "token_revoked",
     "account_inactive",
     "missing_scope",
-    "message_not_found",
     "invalid_blocks",
 ];
 
@@ -26,6 +25,7 @@ fn delivery_error(error: SlackApiError) -> DeliveryError {
         SlackApiError::RateLimited { retry_after, .. } => DeliveryError::RateLimited {
             retry_after: retry_after.unwrap_or(std::time::Duration::from_secs(1)),
         },
+        SlackApiError::Refused { code, .. } if code == "message_not_found" => DeliveryError::Gone,
         SlackApiError::Refused { code, .. } if FINAL.contains(&code.as_str()) => {
             DeliveryError::Rejected(error.to_string())
         }

@@ -216,6 +216,12 @@ impl FakeSlack {
         }
     }
 
+    /// Deletes a message as a person in the channel would: `chat.update` then answers
+    /// `message_not_found`.
+    pub fn delete_message(&self, channel: &str, ts: &str) {
+        self.workspace().messages.retain(|m| !(m.channel == channel && m.ts == ts));
+    }
+
     /// Makes `chat.postMessage` and friends answer `channel_not_found` for `channel`.
     pub fn remove_channel(&self, channel: &str) {
         self.workspace().missing_channels.insert(channel.to_owned());
