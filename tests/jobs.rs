@@ -67,6 +67,7 @@ const STORIES: &[(&str, Story)] = stories![
     a_job_that_gives_up_is_reported_to_the_alert_channels,
     the_retention_job_drops_payloads_past_the_window_and_the_ledger_still_verifies,
     an_alert_someone_deleted_in_slack_is_posted_again_when_it_changes,
+    a_redrawn_alert_keeps_showing_the_controls_ticket,
 ];
 
 fn main() {
@@ -1046,5 +1047,52 @@ async fn an_alert_someone_deleted_in_slack_is_posted_again_when_it_changes(db: T
     assert_ne!(messages[0].ts, first.ts);
     let row = &store.outbox_messages(Some("C1")).await.unwrap()[0];
     assert_eq!(row.message_id.as_deref(), Some(messages[0].ts.as_str()), "later edits go there");
+    db
+}
+
+async fn a_redrawn_alert_keeps_showing_the_controls_ticket(db: TestDb) -> TestDb {
+    use kushim::remediation::{TicketEvent, TicketEventKind};
+    let engine = Engine::new(db.store().await, &Config::default()).unwrap();
+    let store = engine.store().clone();
+    store.subscribe("C-SEC", Subscription::Alerts, t0()).await.unwrap();
+    let window = TimeDelta::hours(1);
+    let change = |from: &str, to: &str, minutes: i64| NewTransition {
+        control_id: "AC-02".into(),
+        from_state: (!from.is_empty()).then(|| from.to_owned()),
+        to_state: to.into(),
+        at: t0() + TimeDelta::minutes(minutes),
+        reason: format!("now {to}"),
+    };
+    let alert_body = || async {
+        store.outbox_message("C-SEC", alerts::ALERT, "AC-02").await.unwrap().unwrap().body
+    };
+    for (from, to, minutes) in [("", "passing", 0), ("passing", "failing", 10)] {
+        let recorded = store.record_transitions(&[change(from, to, minutes)]).await.unwrap();
+        alerts::queue_alerts(&store, engine.catalog(), &recorded, window, t0()).await.unwrap();
+    }
+    let opened = TicketEvent {
+        kind: TicketEventKind::Created,
+        control_id: "AC-02".into(),
+        key: "SEC-7".into(),
+        url: "https://acme.atlassian.net/browse/SEC-7".into(),
+        detail: String::new(),
+        at: t0() + TimeDelta::minutes(11),
+    };
+    alerts::queue_ticket_events(&store, &[opened], t0()).await.unwrap();
+    assert!(alert_body().await.contains("SEC-7"), "the alert shows the new ticket");
+
+    // The control's collection now errors: the alert is redrawn for the new state.
+    let recorded = store.record_transitions(&[change("failing", "errored", 20)]).await.unwrap();
+    alerts::queue_alerts(&store, engine.catalog(), &recorded, window, t0()).await.unwrap();
+
+    let body = MessageBody::from_json(&alert_body().await).unwrap();
+    assert!(body.plain.contains("now errored"), "{}", body.plain);
+    let line = "|SEC-7> for `AC-02` opened.";
+    assert_eq!(body.plain.matches(line).count(), 1, "the ticket line, once: {}", body.plain);
+    let blocks = body.blocks.as_array().unwrap();
+    let ticket =
+        blocks.iter().position(|b| b["block_id"] == "kushim-ticket").expect("ticket block");
+    let buttons = blocks.iter().position(|b| b["type"] == "actions").expect("buttons");
+    assert!(ticket < buttons, "the ticket line sits above the buttons");
     db
 }

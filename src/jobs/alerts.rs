@@ -125,6 +125,16 @@ pub async fn queue_alerts(
         let body =
             MessageBody::from_reply(&alert(control, transition, recent_changes, flap_window));
         for channel in &channels {
+            // Redrawn for the new state, the alert keeps showing the control's ticket.
+            let mut body = body.clone();
+            let existing = store.outbox_message(channel, ALERT, &control.id).await?;
+            if let Some(line) = existing
+                .and_then(|m| MessageBody::from_json(&m.body).ok())
+                .as_ref()
+                .and_then(ticket_line)
+            {
+                show_ticket(&mut body, &line);
+            }
             let message = NewMessage {
                 channel: channel.clone(),
                 kind: ALERT.to_owned(),
@@ -302,6 +312,33 @@ pub async fn queue_dead_job(
 /// Where an alert shows its ticket: a context block, replaced as the ticket moves on.
 const TICKET_BLOCK: &str = "kushim-ticket";
 
+/// The ticket line an alert shows, if it shows one.
+fn ticket_line(body: &MessageBody) -> Option<String> {
+    let blocks = body.blocks.as_array()?;
+    let block = blocks.iter().find(|block| block["block_id"] == TICKET_BLOCK)?;
+    block["elements"][0]["text"].as_str().map(str::to_owned)
+}
+
+/// Shows `line` as the alert's ticket line, above its buttons, replacing the one it had.
+fn show_ticket(body: &mut MessageBody, line: &str) {
+    let shown = ticket_line(body);
+    let Some(blocks) = body.blocks.as_array_mut() else { return };
+    blocks.retain(|block| block["block_id"] != TICKET_BLOCK);
+    let ticket = serde_json::json!({
+        "type": "context",
+        "block_id": TICKET_BLOCK,
+        "elements": [{ "type": "mrkdwn", "text": line }],
+    });
+    let at = blocks.iter().position(|block| block["type"] == "actions").unwrap_or(blocks.len());
+    blocks.insert(at, ticket);
+    // The plain-text fallback ends with the ticket line too.
+    let plain = match &shown {
+        Some(old) => body.plain.trim_end().strip_suffix(old.as_str()).unwrap_or(&body.plain),
+        None => &body.plain,
+    };
+    body.plain = format!("{}\n{line}", plain.trim_end());
+}
+
 /// Edits the control's alert in `channel` (when there is one) to carry the ticket's latest
 /// event: the same outbox row, so Slack sees an edit of the original message, not a new one.
 async fn show_ticket_on_alert(
@@ -311,21 +348,11 @@ async fn show_ticket_on_alert(
     line: &str,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let messages = store.outbox_messages(Some(channel)).await?;
-    let Some(existing) = messages.iter().find(|m| m.kind == ALERT && m.key == control_id) else {
+    let Some(existing) = store.outbox_message(channel, ALERT, control_id).await? else {
         return Ok(0);
     };
     let Ok(mut body) = MessageBody::from_json(&existing.body) else { return Ok(0) };
-    let Some(blocks) = body.blocks.as_array_mut() else { return Ok(0) };
-    blocks.retain(|block| block["block_id"] != TICKET_BLOCK);
-    let ticket = serde_json::json!({
-        "type": "context",
-        "block_id": TICKET_BLOCK,
-        "elements": [{ "type": "mrkdwn", "text": line }],
-    });
-    let at = blocks.iter().position(|block| block["type"] == "actions").unwrap_or(blocks.len());
-    blocks.insert(at, ticket);
-    body.plain = format!("{}\n{line}", body.plain.trim_end());
+    show_ticket(&mut body, line);
     let message = NewMessage {
         channel: channel.to_owned(),
         kind: ALERT.to_owned(),

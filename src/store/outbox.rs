@@ -203,12 +203,22 @@ impl Store {
         &self,
         message: &NewMessage,
     ) -> Result<Option<OutboxMessage>, StoreError> {
+        self.outbox_message(&message.channel, &message.kind, &message.key).await
+    }
+
+    /// The message queued for `channel` under (`kind`, `key`), if any.
+    pub async fn outbox_message(
+        &self,
+        channel: &str,
+        kind: &str,
+        key: &str,
+    ) -> Result<Option<OutboxMessage>, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE channel = $1 AND kind = $2 AND message_key = $3"
         )))
-        .bind(&message.channel)
-        .bind(&message.kind)
-        .bind(&message.key)
+        .bind(channel)
+        .bind(kind)
+        .bind(key)
         .fetch_optional(&self.pool)
         .await
         .context("read a queued message")?;
