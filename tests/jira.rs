@@ -764,3 +764,34 @@ async fn a_create_that_times_out_is_not_repeated_blindly_and_ends_as_one_ticket(
     let ticket = created(kushim.open(monday()).await.unwrap());
     assert_eq!(tickets_of(&jira, CONTROL).len(), 1, "{ticket:?}");
 }
+
+#[tokio::test]
+async fn the_digest_lists_open_tickets_with_their_age_and_the_late_ones_first() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let jira = site(JiraSite::default()).await;
+    let kushim = Kushim::start(&db, &jira, on_request()).await;
+    kushim.collect(3, monday()).await;
+    created(kushim.open(monday()).await.unwrap());
+
+    // 40 days later VM-01 (high: due in 30 days) still fails and its ticket is late.
+    let later = monday() + TimeDelta::days(40);
+    let refresh = kushim.collect(3, later).await;
+    let store = kushim.engine.store();
+    let inputs = kushim::jobs::digest::gather(
+        store,
+        kushim.engine.catalog(),
+        &refresh,
+        chrono_tz::UTC,
+        later,
+    )
+    .await
+    .unwrap();
+    let plain = kushim::jobs::digest::digest(&inputs, later).to_plain_text();
+
+    assert!(
+        plain.contains(
+            "*Open remediation tickets* (1, 1 past due)\n• SEC-1 `VM-01` — 40 days old, *10 days past due*"
+        ),
+        "{plain}"
+    );
+}

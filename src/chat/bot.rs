@@ -54,6 +54,7 @@ enum JobEnd {
     Dead(String),
     StillRunning,
 }
+
 /// The modal's `callback_id`.
 pub const EXCEPTION_FORM: &str = "exception_request";
 /// Lines per page of a long list; "Show more" brings the next.

@@ -952,8 +952,37 @@ pub fn digest_evidence_title() -> String {
     "*Manual evidence due*".to_owned()
 }
 
-pub fn digest_tickets_title() -> String {
-    "*Open remediation tickets*".to_owned()
+pub fn digest_tickets_title(open: usize, late: usize) -> String {
+    match late {
+        0 => format!("*Open remediation tickets* ({open})"),
+        late => format!("*Open remediation tickets* ({open}, {late} past due)"),
+    }
+}
+
+/// One open ticket: its age, and its due date (the SLA) or how late it is.
+pub fn open_ticket_line(
+    key: &str,
+    control_id: &str,
+    opened_at: DateTime<Utc>,
+    due: Option<chrono::NaiveDate>,
+    now: DateTime<Utc>,
+) -> String {
+    let age = (now - opened_at).num_days().max(0);
+    let age = match age {
+        0 => "opened today".to_owned(),
+        1 => "1 day old".to_owned(),
+        days => format!("{days} days old"),
+    };
+    let today = now.date_naive();
+    let sla = match due {
+        Some(due) if due < today => match (today - due).num_days() {
+            1 => ", *1 day past due*".to_owned(),
+            days => format!(", *{days} days past due*"),
+        },
+        Some(due) => format!(", due {}", due.format("%Y-%m-%d")),
+        None => String::new(),
+    };
+    format!("• {key} `{control_id}` — {age}{sla}")
 }
 
 /// Said in a digest when nothing changed and nothing is due.

@@ -53,9 +53,23 @@ pub struct DigestInputs {
     /// `(control id, expires at)`.
     pub expiring_exceptions: Vec<(String, DateTime<Utc>)>,
     pub evidence_due: Vec<EvidenceDue>,
-    /// Lines about open remediation tickets, by age and SLA: filled by the Jira integration's
-    /// hook (empty until it is configured).
-    pub open_tickets: Vec<String>,
+    /// Open remediation tickets, those past their due date (the SLA) first, then oldest first.
+    pub open_tickets: Vec<OpenTicket>,
+}
+
+/// One open remediation ticket as the digest lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenTicket {
+    pub key: String,
+    pub control_id: String,
+    pub opened_at: DateTime<Utc>,
+    pub due_date: Option<NaiveDate>,
+}
+
+impl OpenTicket {
+    fn is_late(&self, today: NaiveDate) -> bool {
+        self.due_date.is_some_and(|due| due < today)
+    }
 }
 
 fn is_bad(state: ControlState) -> bool {
@@ -128,8 +142,31 @@ pub async fn gather(
         failed_collections,
         expiring_exceptions,
         evidence_due,
-        open_tickets: Vec::new(),
+        open_tickets: open_tickets(store, now).await?,
     })
+}
+
+async fn open_tickets(store: &Store, now: DateTime<Utc>) -> Result<Vec<OpenTicket>, StoreError> {
+    let mut tickets: Vec<OpenTicket> = store
+        .open_tickets()
+        .await?
+        .into_iter()
+        .filter_map(|link| {
+            Some(OpenTicket {
+                key: link.issue_key?,
+                control_id: link.control_id,
+                opened_at: link.opened_at,
+                due_date: link.due_date,
+            })
+        })
+        .collect();
+    late_first(&mut tickets, now.date_naive());
+    Ok(tickets)
+}
+
+/// Tickets past their due date first; a stable sort, so each group keeps its order.
+fn late_first(tickets: &mut [OpenTicket], today: NaiveDate) {
+    tickets.sort_by_key(|ticket| !ticket.is_late(today));
 }
 
 /// The digest message.
@@ -191,7 +228,16 @@ pub fn digest(inputs: &DigestInputs, now: DateTime<Utc>) -> Reply {
             .map(|d| text::evidence_due_line(&d.control_id, &d.title, &d.owner, d.due_at, now))
             .collect(),
     );
-    said |= section(text::digest_tickets_title(), inputs.open_tickets.clone());
+    let today = now.date_naive();
+    let late = inputs.open_tickets.iter().filter(|t| t.is_late(today)).count();
+    said |= section(
+        text::digest_tickets_title(inputs.open_tickets.len(), late),
+        inputs
+            .open_tickets
+            .iter()
+            .map(|t| text::open_ticket_line(&t.key, &t.control_id, t.opened_at, t.due_date, now))
+            .collect(),
+    );
     if !said {
         blocks.push(Block::Section { text: text::digest_quiet(), fields: vec![] });
     }
@@ -286,7 +332,12 @@ mod tests {
             })
             .collect();
         busy.fixed = (0..30).map(|n| (format!("CM-{n:02}"), "Fixed".into())).collect();
-        busy.open_tickets = vec!["• KUSH-1 AC-02, 12 days old, past its SLA".into()];
+        busy.open_tickets = vec![OpenTicket {
+            key: "KUSH-1".into(),
+            control_id: "AC-02".into(),
+            opened_at: now - TimeDelta::days(12),
+            due_date: NaiveDate::from_ymd_opt(2026, 11, 20),
+        }];
         let reply = digest(&busy, now);
         let slack = reply.to_slack();
         let blocks = slack["blocks"].as_array().unwrap();
@@ -298,6 +349,41 @@ mod tests {
         }
         let plain = reply.to_plain_text();
         assert!(plain.contains("…and 52 more"), "{plain}");
-        assert!(plain.contains("*Open remediation tickets*\n• KUSH-1"), "{plain}");
+        assert!(
+            plain.contains(
+                "*Open remediation tickets* (1, 1 past due)\n• KUSH-1 `AC-02` — 12 days old, *5 days past due*"
+            ),
+            "{plain}"
+        );
+    }
+
+    #[test]
+    fn open_tickets_past_their_due_date_come_first_then_the_oldest() {
+        let now = DateTime::parse_from_rfc3339("2026-11-25T09:00:00Z").unwrap().with_timezone(&Utc);
+        let ticket = |key: &str, age_days: i64, due: Option<(u32, u32)>| OpenTicket {
+            key: key.into(),
+            control_id: "CM-01".into(),
+            opened_at: now - TimeDelta::days(age_days),
+            due_date: due.and_then(|(m, d)| NaiveDate::from_ymd_opt(2026, m, d)),
+        };
+        let mut busy = inputs();
+        // As the store lists them: oldest first.
+        let mut tickets = vec![
+            ticket("SEC-1", 30, None),
+            ticket("SEC-2", 20, Some((12, 1))),
+            ticket("SEC-3", 9, Some((11, 24))),
+        ];
+        late_first(&mut tickets, now.date_naive());
+        busy.open_tickets = tickets;
+        let plain = digest(&busy, now).to_plain_text();
+        assert!(
+            plain.contains(
+                "*Open remediation tickets* (3, 1 past due)\n\
+                 • SEC-3 `CM-01` — 9 days old, *1 day past due*\n\
+                 • SEC-1 `CM-01` — 30 days old\n\
+                 • SEC-2 `CM-01` — 20 days old, due 2026-12-01"
+            ),
+            "{plain}"
+        );
     }
 }

@@ -38,13 +38,6 @@ pub type JobHook = Arc<
         + Sync,
 >;
 
-/// Lines about open remediation tickets for the digest, plugged in by the Jira integration.
-pub type OpenTicketsHook = Arc<
-    dyn Fn(DateTime<Utc>) -> futures_util::future::BoxFuture<'static, Result<Vec<String>, String>>
-        + Send
-        + Sync,
->;
-
 #[derive(Clone)]
 pub struct Runner {
     engine: Engine,
@@ -54,7 +47,6 @@ pub struct Runner {
     flap_window: TimeDelta,
     retry: RetryPolicy,
     jira_sync: Option<JobHook>,
-    open_tickets: Option<OpenTicketsHook>,
     /// How long evidence payloads are kept; `None` keeps them forever.
     evidence_retention: Option<TimeDelta>,
 }
@@ -75,7 +67,6 @@ impl Runner {
             flap_window,
             retry: RetryPolicy::default(),
             jira_sync: None,
-            open_tickets: None,
             evidence_retention: None,
         }
     }
@@ -90,12 +81,6 @@ impl Runner {
     /// What `jira_sync` jobs run (without it they finish at once, saying Jira is not set up).
     pub fn with_jira_sync(mut self, hook: JobHook) -> Runner {
         self.jira_sync = Some(hook);
-        self
-    }
-
-    /// Where the digest gets its open-ticket lines.
-    pub fn with_open_tickets(mut self, hook: OpenTicketsHook) -> Runner {
-        self.open_tickets = Some(hook);
         self
     }
 
@@ -164,15 +149,8 @@ impl Runner {
         let refresh = self.refresh().await?;
         let now = (self.clock)();
         let store = self.engine.store();
-        let mut inputs =
+        let inputs =
             digest::gather(store, self.engine.catalog(), &refresh, self.timezone, now).await?;
-        if let Some(hook) = &self.open_tickets {
-            // The digest goes out without tickets rather than not at all.
-            match hook(now).await {
-                Ok(lines) => inputs.open_tickets = lines,
-                Err(error) => tracing::warn!(%error, "open tickets unavailable for the digest"),
-            }
-        }
         let queued = digest::queue_digests(store, &inputs, now).await?;
         tracing::info!(queued, score = inputs.score, "digest queued");
         Ok(())

@@ -294,6 +294,18 @@ impl Store {
         row.as_ref().map(link_from_row).transpose()
     }
 
+    /// Current tickets in Jira that are not done yet, oldest first.
+    pub async fn open_tickets(&self) -> Result<Vec<TicketLink>, StoreError> {
+        let rows = sqlx::query(select_links!(
+            "WHERE is_current = 1 AND phase = 'linked' AND status_category <> 'done' \
+             ORDER BY opened_at, control_id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .context("list open tickets")?;
+        rows.iter().map(link_from_row).collect()
+    }
+
     pub async fn ticket_by_issue_key(
         &self,
         issue_key: &str,
