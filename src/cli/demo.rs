@@ -63,8 +63,9 @@ pub async fn run(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
     let status = views::StatusView::new(engine.catalog(), &refresh, true);
     print(&format!("\n{}", render::status(&status, painter)));
     print(&failing_controls(&engine, &refresh).await?);
-    print(&in_slack(&engine, &refresh, now).await?);
+    // Tickets first, so the digest below lists them.
     print(&remediation_tickets(&engine, &sandbox, &refresh).await?);
+    print(&in_slack(&engine, &refresh, now).await?);
 
     match keep {
         Some(path) => print(&format!(
