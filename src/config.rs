@@ -621,18 +621,23 @@ impl Config {
             Some(path) => Secret::from_file(path).map(Some),
             None => Ok(env(name).map(|value| Secret::new(value.trim()))),
         };
-        let api_url = section
-            .api_url
-            .or_else(|| env("SLACK_API_URL"))
-            .unwrap_or_else(|| SLACK_API_URL.to_owned());
         Ok(SlackSettings {
             mode: section.mode,
-            api_url: api_url.trim_end_matches('/').to_owned(),
+            api_url: self.slack_api_url(env),
             signing_secret: secret(&section.signing_secret_file, "SLACK_SIGNING_SECRET")?,
             bot_token: secret(&section.bot_token_file, "SLACK_BOT_TOKEN")?,
             app_token: secret(&section.app_token_file, "SLACK_APP_TOKEN")?,
             roles: section.roles,
         })
+    }
+
+    /// The Web API base URL, bot and evidence alike: `[slack] api_url`, then `SLACK_API_URL`,
+    /// then Slack's own; without a trailing slash.
+    fn slack_api_url(&self, env: Env<'_>) -> String {
+        let configured = self.slack.as_ref().and_then(|section| section.api_url.clone());
+        let url =
+            configured.or_else(|| env("SLACK_API_URL")).unwrap_or_else(|| SLACK_API_URL.to_owned());
+        url.trim_end_matches('/').to_owned()
     }
 
     /// Slack evidence settings, or `None` when no token can read the workspace: the evidence
@@ -653,9 +658,8 @@ impl Config {
                 None => env(variable).map(|value| (Secret::new(value.trim()), variable)),
             };
             if let Some((token, source)) = found {
-                let settings = self.slack(env)?;
                 return Ok(Some(SlackEvidenceSettings {
-                    api_url: settings.api_url,
+                    api_url: self.slack_api_url(env),
                     token,
                     token_source: source.to_owned(),
                     sso_enforced: section.sso_enforced,

@@ -694,6 +694,8 @@ fn the_demo_opens_jira_tickets_and_no_log_level_shows_the_jira_token() {
     let token = kushim::sandbox::jira::world::SANDBOX_API_TOKEN;
     assert!(!demo.stderr.is_empty(), "trace logging is on");
     assert!(!demo.stderr.contains(token), "the Jira API token reached the log");
+    let slack_token = kushim::sandbox::slack::server::ADMIN_TOKEN;
+    assert!(!demo.stderr.contains(slack_token), "the Slack evidence token reached the log");
 }
 
 #[test]
