@@ -8,13 +8,16 @@ use aws_config::SdkConfig;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::{
-    config::{AwsSettings, Config, ConfigError, Env, GitHubSettings, JiraSettings, OktaSettings},
+    config::{
+        AwsSettings, Config, ConfigError, Env, GitHubSettings, JiraSettings, OktaSettings,
+        SlackEvidenceSettings,
+    },
     engine::{CollectionReport, Engine, EngineError},
     integrations::{
         Integration, aws,
         collect::{Diagnosis, RetryPolicy},
         github::{self, EtagCache},
-        jira, okta,
+        jira, okta, slack,
     },
 };
 
@@ -25,6 +28,8 @@ pub struct Targets {
     pub aws: Option<AwsTarget>,
     pub okta: Option<OktaSettings>,
     pub jira: Option<JiraSettings>,
+    /// The workspace's members, read with the evidence token (or the bot's).
+    pub slack: Option<SlackEvidenceSettings>,
 }
 
 /// AWS settings and, for the sandbox and tests, an explicit SDK configuration instead of the
@@ -43,6 +48,7 @@ impl Targets {
             aws: config.aws(env).map(|settings| AwsTarget { settings, sdk: None }),
             okta: config.okta(env)?,
             jira: config.jira(env)?,
+            slack: config.slack_evidence(env)?,
         })
     }
 
@@ -58,6 +64,7 @@ impl Targets {
             aws: self.aws.filter(|_| keep(Integration::Aws)),
             okta: self.okta.filter(|_| keep(Integration::Okta)),
             jira: self.jira.filter(|_| keep(Integration::Jira)),
+            slack: self.slack.filter(|_| keep(Integration::Slack)),
         }
     }
 
@@ -74,6 +81,9 @@ impl Targets {
         }
         if self.jira.is_some() {
             list.push(Integration::Jira);
+        }
+        if self.slack.is_some() {
+            list.push(Integration::Slack);
         }
         list
     }
@@ -139,7 +149,7 @@ pub async fn collect(
         );
     };
 
-    let (github, aws, okta, jira) = tokio::join!(
+    let (github, aws, okta, jira, slack) = tokio::join!(
         async {
             let settings = targets.github.as_ref()?;
             let run = github::collect(settings, policy, &etags).await;
@@ -167,6 +177,12 @@ pub async fn collect(
             finished(Integration::Jira, run.api_calls, run.source.data().is_some());
             Some(run)
         },
+        async {
+            let settings = targets.slack.as_ref()?;
+            let run = slack::collect(settings, policy).await;
+            finished(Integration::Slack, run.api_calls, run.source.data().is_some());
+            Some(run)
+        },
     );
 
     let mut reports = Vec::new();
@@ -187,6 +203,9 @@ pub async fn collect(
     if let Some(run) = jira {
         reports.push(engine.ingest_collection(run).await?);
     }
+    if let Some(run) = slack {
+        reports.push(engine.ingest_collection(run).await?);
+    }
     for report in &reports {
         let integration = report.run.integration.clone();
         let seconds = report.took.as_seconds_f64();
@@ -200,7 +219,7 @@ pub async fn collect(
 
 /// Tries every target's credentials and permissions.
 pub async fn doctor(targets: &Targets, policy: &RetryPolicy) -> Vec<Diagnosis> {
-    let (github, aws, okta, jira) = tokio::join!(
+    let (github, aws, okta, jira, slack) = tokio::join!(
         async {
             match &targets.github {
                 Some(settings) => github::doctor(settings, policy).await,
@@ -228,6 +247,12 @@ pub async fn doctor(targets: &Targets, policy: &RetryPolicy) -> Vec<Diagnosis> {
                 None => Vec::new(),
             }
         },
+        async {
+            match &targets.slack {
+                Some(settings) => slack::doctor(settings, policy).await,
+                None => Vec::new(),
+            }
+        },
     );
-    [github, aws, okta, jira].concat()
+    [github, aws, okta, jira, slack].concat()
 }

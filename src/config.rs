@@ -150,7 +150,8 @@ pub struct ScheduleConfig {
     /// The job to run: collect, evaluate, digest, exception_sweep, evidence_reminders, jira_sync,
     /// evidence_retention.
     pub job: Option<String>,
-    /// For `collect`: only this integration (github, aws, okta); default all configured.
+    /// For `collect`: only this integration (github, aws, okta, jira, slack); default all
+    /// configured.
     pub integration: Option<String>,
     /// `false` turns a default schedule off.
     pub enabled: Option<bool>,
@@ -273,6 +274,15 @@ pub struct SlackConfig {
     pub bot_token_file: Option<PathBuf>,
     /// A file holding the app-level token (`xapp-…`, Socket Mode); otherwise `SLACK_APP_TOKEN`.
     pub app_token_file: Option<PathBuf>,
+    /// A file holding the token `kushim collect` reads the workspace's members with; otherwise
+    /// `SLACK_EVIDENCE_TOKEN`, and without either the bot token. Best a user token (`xoxp-…`) of
+    /// a workspace admin or owner with `users:read`: Slack shows members' 2FA (`has_2fa`) only to
+    /// admins and owners, so with the bot token the 2FA check reports `error`, never a pass.
+    pub evidence_token_file: Option<PathBuf>,
+    /// Whether the workspace requires SAML SSO to sign in, as you declare it: outside Enterprise
+    /// Grid Slack's Web API does not say. `true` lets admins without Slack's own 2FA pass (the
+    /// identity provider's MFA protects their sign-in). Unset: unknown, and 2FA decides.
+    pub sso_enforced: Option<bool>,
     /// Who may do what. Everyone else in the workspace is a viewer.
     #[serde(default)]
     pub roles: SlackRoles,
@@ -311,6 +321,20 @@ pub struct SlackSettings {
     pub bot_token: Option<Secret>,
     pub app_token: Option<Secret>,
     pub roles: SlackRoles,
+}
+
+/// Slack as an evidence source (the members behind `slack.admins_2fa`), resolved from
+/// `[slack]` and the environment.
+#[derive(Debug, Clone)]
+pub struct SlackEvidenceSettings {
+    /// The Web API base URL without a trailing slash, shared with the bot (`SLACK_API_URL`).
+    pub api_url: String,
+    pub token: Secret,
+    /// Where the token came from (`SLACK_EVIDENCE_TOKEN`, `[slack] bot_token_file`, …), named in
+    /// what to fix when Slack refuses it.
+    pub token_source: String,
+    /// `[slack] sso_enforced`, as the operator declared it.
+    pub sso_enforced: Option<bool>,
 }
 
 /// A secret value: never printed, logged or serialised. Only [`Secret::expose`] reveals it,
@@ -597,18 +621,52 @@ impl Config {
             Some(path) => Secret::from_file(path).map(Some),
             None => Ok(env(name).map(|value| Secret::new(value.trim()))),
         };
-        let api_url = section
-            .api_url
-            .or_else(|| env("SLACK_API_URL"))
-            .unwrap_or_else(|| SLACK_API_URL.to_owned());
         Ok(SlackSettings {
             mode: section.mode,
-            api_url: api_url.trim_end_matches('/').to_owned(),
+            api_url: self.slack_api_url(env),
             signing_secret: secret(&section.signing_secret_file, "SLACK_SIGNING_SECRET")?,
             bot_token: secret(&section.bot_token_file, "SLACK_BOT_TOKEN")?,
             app_token: secret(&section.app_token_file, "SLACK_APP_TOKEN")?,
             roles: section.roles,
         })
+    }
+
+    /// The Web API base URL, bot and evidence alike: `[slack] api_url`, then `SLACK_API_URL`,
+    /// then Slack's own; without a trailing slash.
+    fn slack_api_url(&self, env: Env<'_>) -> String {
+        let configured = self.slack.as_ref().and_then(|section| section.api_url.clone());
+        let url =
+            configured.or_else(|| env("SLACK_API_URL")).unwrap_or_else(|| SLACK_API_URL.to_owned());
+        url.trim_end_matches('/').to_owned()
+    }
+
+    /// Slack evidence settings, or `None` when no token can read the workspace: the evidence
+    /// token (`[slack] evidence_token_file`, then `SLACK_EVIDENCE_TOKEN`), else the bot's
+    /// (`[slack] bot_token_file`, then `SLACK_BOT_TOKEN`).
+    pub fn slack_evidence(
+        &self,
+        env: Env<'_>,
+    ) -> Result<Option<SlackEvidenceSettings>, ConfigError> {
+        let section = self.slack.clone().unwrap_or_default();
+        let candidates = [
+            (&section.evidence_token_file, "[slack] evidence_token_file", "SLACK_EVIDENCE_TOKEN"),
+            (&section.bot_token_file, "[slack] bot_token_file", "SLACK_BOT_TOKEN"),
+        ];
+        for (file, file_source, variable) in candidates {
+            let found = match file {
+                Some(path) => Some((Secret::from_file(path)?, file_source)),
+                None => env(variable).map(|value| (Secret::new(value.trim()), variable)),
+            };
+            if let Some((token, source)) = found {
+                return Ok(Some(SlackEvidenceSettings {
+                    api_url: self.slack_api_url(env),
+                    token,
+                    token_source: source.to_owned(),
+                    sso_enforced: section.sso_enforced,
+                }));
+            }
+        }
+        Ok(None)
     }
 
     /// The database to use: `--database-url` / `DATABASE_URL` first, then the file, then
@@ -694,6 +752,13 @@ pub const EXAMPLE: &str = r#"# Kushim configuration. Every setting is optional; 
 # signing_secret_file = "/run/secrets/slack-signing-secret"   # instead of SLACK_SIGNING_SECRET
 # bot_token_file = "/run/secrets/slack-bot-token"             # instead of SLACK_BOT_TOKEN
 # app_token_file = "/run/secrets/slack-app-token"             # instead of SLACK_APP_TOKEN
+#
+# Evidence for slack.admins_2fa: `kushim collect` lists the workspace's members with
+# SLACK_EVIDENCE_TOKEN, or else the bot token. Slack shows who has 2FA only to admins and owners,
+# so give it a user token (xoxp-…) of a workspace admin with users:read; with the bot token the
+# check reports error, never a pass.
+# evidence_token_file = "/run/secrets/slack-evidence-token"   # instead of SLACK_EVIDENCE_TOKEN
+# sso_enforced = true                           # only if the workspace requires SAML SSO (Slack's API does not say); unset: unknown
 #
 # Who may do what, by Slack user id or user-group handle. Everyone else may only look (viewer).
 # Responders collect, open tickets, snooze and request exceptions; approvers also decide
@@ -905,6 +970,56 @@ mod tests {
         assert_eq!(jira.tickets.priority.get(crate::catalog::Severity::Critical), "Highest");
         assert!(!format!("{jira:?}").contains("ATATT-secret"), "secrets never print");
         assert!(parse("").unwrap().jira(&env(&[])).unwrap().is_none());
+    }
+
+    #[test]
+    fn slack_evidence_prefers_the_evidence_token_and_falls_back_to_the_bot_token() {
+        let config = parse("[slack]\nsso_enforced = true\n").unwrap();
+        assert!(config.slack_evidence(&env(&[])).unwrap().is_none(), "no token, no collection");
+
+        let bot = config
+            .slack_evidence(&env(&[
+                ("SLACK_BOT_TOKEN", "xoxb-bot"),
+                ("SLACK_API_URL", "http://127.0.0.1:9/api/"),
+            ]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (bot.token.expose(), bot.token_source.as_str()),
+            ("xoxb-bot", "SLACK_BOT_TOKEN")
+        );
+        assert_eq!(bot.api_url, "http://127.0.0.1:9/api");
+        assert_eq!(bot.sso_enforced, Some(true));
+
+        let admin = config
+            .slack_evidence(&env(&[
+                ("SLACK_BOT_TOKEN", "xoxb-bot"),
+                ("SLACK_EVIDENCE_TOKEN", "xoxp-admin-secret"),
+            ]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(admin.token.expose(), "xoxp-admin-secret");
+        assert_eq!(admin.token_source, "SLACK_EVIDENCE_TOKEN");
+        assert_eq!(admin.api_url, SLACK_API_URL);
+        assert!(!format!("{admin:?}").contains("xoxp-admin-secret"), "secrets never print");
+    }
+
+    #[test]
+    fn the_slack_evidence_token_file_wins_and_an_unknown_slack_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("evidence-token");
+        fs::write(&file, "xoxp-from-file\n").unwrap();
+        let config =
+            parse(&format!("[slack]\nevidence_token_file = {:?}\n", file.display().to_string()))
+                .unwrap();
+        let settings =
+            config.slack_evidence(&env(&[("SLACK_EVIDENCE_TOKEN", "xoxp-env")])).unwrap().unwrap();
+        assert_eq!(settings.token.expose(), "xoxp-from-file");
+        assert_eq!(settings.token_source, "[slack] evidence_token_file");
+        assert_eq!(settings.sso_enforced, None);
+
+        let error = parse("[slack]\nsso_enforce = true\n").unwrap_err().to_string();
+        assert!(error.contains("sso_enforce"), "{error}");
     }
 
     #[test]

@@ -35,7 +35,10 @@ impl Kushim {
             .args(args)
             .current_dir(self.dir.path())
             .env_remove("DATABASE_URL")
-            .env_remove("KUSHIM_CONFIG");
+            .env_remove("KUSHIM_CONFIG")
+            // A developer's own Slack tokens would add a Slack collection to every run.
+            .env_remove("SLACK_BOT_TOKEN")
+            .env_remove("SLACK_EVIDENCE_TOKEN");
         command.env("KUSHIM_ACTOR", "alice");
         for (key, value) in env {
             command.env(key, value);
@@ -510,6 +513,8 @@ fn collect_without_any_integration_says_how_to_configure_one() {
         "AWS_PROFILE",
         "AWS_ROLE_ARN",
         "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "SLACK_EVIDENCE_TOKEN",
+        "SLACK_BOT_TOKEN",
         "DATABASE_URL",
     ] {
         command.env_remove(name);
@@ -533,6 +538,9 @@ fn the_demo_runs_to_the_end_without_a_terminal() {
         "First assessment of 64 controls",
         "SOC 2 posture:",
         "Failing controls (",
+        // Slack evidence is collected from the sandbox workspace and judged.
+        "a Slack workspace with 120 members",
+        "slack.admins_2fa fails on 1 of 3 resources",
     ] {
         assert!(demo.stdout.contains(expected), "{expected:?} missing:\n{}", demo.stdout);
     }
@@ -686,6 +694,8 @@ fn the_demo_opens_jira_tickets_and_no_log_level_shows_the_jira_token() {
     let token = kushim::sandbox::jira::world::SANDBOX_API_TOKEN;
     assert!(!demo.stderr.is_empty(), "trace logging is on");
     assert!(!demo.stderr.contains(token), "the Jira API token reached the log");
+    let slack_token = kushim::sandbox::slack::server::ADMIN_TOKEN;
+    assert!(!demo.stderr.contains(slack_token), "the Slack evidence token reached the log");
 }
 
 #[test]

@@ -35,6 +35,12 @@ pub enum SlackApiError {
     Transport { method: &'static str, detail: String },
     #[error("the Slack API URL {0:?} is not a URL")]
     BadUrl(String),
+    /// Anything but `https://`, except `http://` to this machine (a fake Slack in tests and the
+    /// sandbox): tokens never travel in the clear.
+    #[error(
+        "the Slack API URL {0:?} must start with https:// (plain http only to 127.0.0.1 or localhost)"
+    )]
+    InsecureUrl(String),
     /// A `response_url` that does not point at Slack (or the configured API host).
     #[error("refusing to send to {0}: not a Slack response URL")]
     ForeignResponseUrl(String),
@@ -88,15 +94,21 @@ pub struct SlackWebApi {
 
 impl SlackWebApi {
     /// A client for the Web API at `api_url` (`https://slack.com/api`, or a fake's
-    /// `http://127.0.0.1:PORT/api`).
-    pub fn new(api_url: &str, bot_token: &Secret) -> Result<SlackWebApi, SlackApiError> {
+    /// `http://127.0.0.1:PORT/api`) with `token`: the bot's, or (for the evidence collector)
+    /// whichever token reads the workspace.
+    pub fn new(api_url: &str, token: &Secret) -> Result<SlackWebApi, SlackApiError> {
         install_crypto_provider();
         let parsed = Url::parse(api_url).map_err(|_| SlackApiError::BadUrl(api_url.into()))?;
+        // Plain HTTP only to a fake on this machine; Slack itself is always HTTPS.
+        let plain_http_allowed = match parsed.scheme() {
+            "https" => false,
+            "http" if is_loopback(&parsed) => true,
+            _ => return Err(SlackApiError::InsecureUrl(api_url.into())),
+        };
         let builder = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(|error| SlackApiError::Tls(error.to_string()))?;
-        // Plain HTTP only to a fake on this machine; Slack itself is always HTTPS.
-        let https = if is_loopback(&parsed) {
+        let https = if plain_http_allowed {
             builder.https_or_http().enable_http1().build()
         } else {
             builder.https_only().enable_http1().build()
@@ -105,7 +117,7 @@ impl SlackWebApi {
             .with_slack_api_url(api_url.trim_end_matches('/'));
         Ok(SlackWebApi {
             client: Arc::new(SlackClient::new(connector)),
-            token: SlackApiToken::new(bot_token.expose().to_owned().into()),
+            token: SlackApiToken::new(token.expose().to_owned().into()),
             api_url: parsed,
         })
     }
@@ -218,7 +230,9 @@ impl SlackWebApi {
         self.client.clone()
     }
 
-    fn session(&self) -> SlackClientSession<'_, SlackClientHyperHttpsConnector> {
+    /// A session with this client's token, for Web API methods this type does not wrap (the
+    /// evidence collector's `auth.test` and `users.list`).
+    pub(crate) fn session(&self) -> SlackClientSession<'_, SlackClientHyperHttpsConnector> {
         self.client.open_session(&self.token)
     }
 

@@ -1,10 +1,10 @@
 //! `kushim demo`: the whole product on a simulated organisation, in one command.
 //!
-//! It starts the sandbox (fakes of GitHub, AWS IAM, Okta and Jira on 127.0.0.1), collects from
-//! it through the real client crates into a database of its own, evaluates all 64 controls,
+//! It starts the sandbox (fakes of GitHub, AWS IAM, Okta, Jira and Slack on 127.0.0.1), collects
+//! from it through the real client crates into a database of its own, evaluates all 64 controls,
 //! prints the posture and the failing controls with their reasons, and opens the remediation
-//! tickets of the severe ones in the sandbox Jira. On a terminal it then offers
-//! a console for the other commands; otherwise (scripts, CI) it exits.
+//! tickets of the severe ones in the sandbox Jira. On a terminal it then offers a console for the
+//! other commands; otherwise (scripts, CI) it exits.
 
 use std::{io::IsTerminal, path::Path, process::ExitCode, str::FromStr};
 
@@ -43,9 +43,10 @@ pub async fn run(keep: Option<&Path>) -> anyhow::Result<ExitCode> {
 
     print(&format!(
         "Kushim demo: a simulated organisation (GitHub org \"acme\" with {} repositories and {} members, \
-         an AWS account with {} IAM users, an Okta org with {} users, a Jira site with project SEC)\nserved on 127.0.0.1 by fakes that \
-         speak each service's API. Nothing leaves this machine.\n\n",
-        size.repos, size.members, size.iam_users, size.okta_users
+         an AWS account with {} IAM users, an Okta org with {} users, a Slack workspace with {} members, \
+         a Jira site with project SEC)\nserved on 127.0.0.1 by fakes that speak each service's API. \
+         Nothing leaves this machine.\n\n",
+        size.repos, size.members, size.iam_users, size.okta_users, size.slack_members
     ));
     let sandbox = Sandbox::start(size).await.context("cannot start the sandbox servers")?;
     let config = Config::default();

@@ -232,6 +232,7 @@ enum IntegrationArg {
     Aws,
     Okta,
     Jira,
+    Slack,
 }
 
 impl From<IntegrationArg> for Integration {
@@ -241,6 +242,7 @@ impl From<IntegrationArg> for Integration {
             IntegrationArg::Aws => Integration::Aws,
             IntegrationArg::Okta => Integration::Okta,
             IntegrationArg::Jira => Integration::Jira,
+            IntegrationArg::Slack => Integration::Slack,
         }
     }
 }
@@ -728,8 +730,8 @@ fn targets(config: &Config, only: Option<IntegrationArg>) -> anyhow::Result<Targ
     if targets.integrations().is_empty() {
         bail!(
             "no integration is configured: set GITHUB_TOKEN and GITHUB_ORG, the standard AWS \
-             environment, or OKTA_ORG_URL and OKTA_API_TOKEN (`kushim init` shows every setting), \
-             or try `kushim demo`"
+             environment, OKTA_ORG_URL and OKTA_API_TOKEN, or SLACK_EVIDENCE_TOKEN (`kushim init` \
+             shows every setting), or try `kushim demo`"
         );
     }
     Ok(targets)

@@ -170,8 +170,10 @@ pub fn schedules(
 fn request_for(job: &str, integration: Option<&str>) -> Result<JobRequest, String> {
     let integration = integration
         .map(|name| {
-            Integration::parse(name)
-                .ok_or_else(|| format!("unknown integration {name:?}; use github, aws or okta"))
+            Integration::parse(name).ok_or_else(|| {
+                let known: Vec<&str> = Integration::ALL.iter().map(|i| i.as_str()).collect();
+                format!("unknown integration {name:?}; use one of {}", known.join(", "))
+            })
         })
         .transpose()?;
     JobRequest::parse(job, integration).map_err(|e| e.to_string())

@@ -40,24 +40,32 @@ pub struct SandboxSize {
     pub members: usize,
     pub okta_users: usize,
     pub iam_users: usize,
+    pub slack_members: usize,
 }
 
 impl SandboxSize {
     /// Small enough to collect in a moment, big enough to show every kind of problem.
     pub const DEMO: SandboxSize =
-        SandboxSize { repos: 24, members: 30, okta_users: 60, iam_users: 20 };
+        SandboxSize { repos: 24, members: 30, okta_users: 60, iam_users: 20, slack_members: 120 };
     /// The organisation the collection benchmark measures.
-    pub const PERFORMANCE: SandboxSize =
-        SandboxSize { repos: 300, members: 200, okta_users: 1000, iam_users: 150 };
+    pub const PERFORMANCE: SandboxSize = SandboxSize {
+        repos: 300,
+        members: 200,
+        okta_users: 1000,
+        iam_users: 150,
+        slack_members: 1000,
+    };
 }
 
 /// A whole simulated organisation served on 127.0.0.1 by fakes that speak the GitHub, AWS IAM,
-/// Okta and Jira Cloud APIs (the Jira site starts empty: tickets are Kushim's own); the real client crates collect from it exactly as from the real services.
+/// Okta, Jira Cloud and Slack Web APIs (the Jira site starts empty: tickets are Kushim's own);
+/// the real client crates collect from it exactly as from the real services.
 pub struct Sandbox {
     pub github: github::FakeGitHub,
     pub aws: aws::FakeIam,
     pub okta: okta::FakeOkta,
     pub jira: jira::FakeJira,
+    pub slack: slack::FakeSlack,
 }
 
 impl Sandbox {
@@ -67,6 +75,7 @@ impl Sandbox {
             aws: aws::start(aws::generated_world(size.iam_users)).await?,
             okta: okta::start(okta::generated_world(size.okta_users)).await?,
             jira: jira::start(jira::JiraSite::default()).await?,
+            slack: slack::start_with(slack::generated(size.slack_members)).await?,
         })
     }
 
@@ -80,6 +89,8 @@ impl Sandbox {
             }),
             okta: Some(self.okta.settings()),
             jira: Some(self.jira.settings()),
+            // The primary owner's user token: the one that sees who has 2FA.
+            slack: Some(self.slack.evidence_settings(slack::server::ADMIN_TOKEN)),
         }
     }
 }

@@ -240,6 +240,7 @@ fn commands_parse_into_typed_values_with_ids_as_the_catalog_spells_them() {
         ("collect", Command::Collect { integration: None }),
         ("collect GitHub", Command::Collect { integration: Some(Integration::GitHub) }),
         ("collect okta", Command::Collect { integration: Some(Integration::Okta) }),
+        ("collect slack", Command::Collect { integration: Some(Integration::Slack) }),
         ("ticket AC-01", Command::Ticket { id: "AC-01".into() }),
         ("except vm-03", Command::Except { id: "VM-03".into() }),
         ("exceptions", Command::Exceptions),
@@ -332,7 +333,7 @@ fn mistakes_parse_into_structured_errors() {
                 command: CommandName::Collect,
                 argument: "integration".into(),
                 typed: "jira".into(),
-                allowed: vec!["github".into(), "aws".into(), "okta".into()],
+                allowed: vec!["github".into(), "aws".into(), "okta".into(), "slack".into()],
             },
         ),
         (

@@ -28,7 +28,7 @@ Here is what I can do. `/kushim help <command>` explains one; you can also menti
 • `/kushim digest` — Preview the digest that subscribed channels receive, without posting it
 
 *Remediation*
-• `/kushim collect [github|aws|okta]` — Collect fresh evidence now, from every configured integration or just one
+• `/kushim collect [github|aws|okta|slack]` — Collect fresh evidence now, from every configured integration or just one
 • `/kushim ticket <ID>` — Open the Jira ticket for a failing control, or show the one already open
 • `/kushim except <ID>` — Request an exception for a control: opens a form for the reason and expiry date
 • `/kushim exceptions` — List exceptions: awaiting approval, active, and expiring soon
@@ -73,10 +73,10 @@ Examples: `/kushim controls failing`, `/kushim controls CC6.1`, `/kushim control
     assert_eq!(
         help(Some(CommandName::Collect)),
         "\
-`/kushim collect [github|aws|okta]`
+`/kushim collect [github|aws|okta|slack]`
 Collect fresh evidence now, from every configured integration or just one
 
-• `integration` (optional): Only this integration: github, aws or okta (default: every configured one)
+• `integration` (optional): Only this integration: github, aws, okta or slack (default: every configured one)
 
 Responders, approvers and admins can run it.
 Examples: `/kushim collect`, `/kushim collect github`
@@ -143,8 +143,8 @@ fn every_parse_error_becomes_a_sentence_that_points_to_help() {
         ),
         (
             "collect jira",
-            "`/kushim collect` doesn't take `jira`: use `github`, `aws` or `okta`. Try \
-             `/kushim help collect`.",
+            "`/kushim collect` doesn't take `jira`: use `github`, `aws`, `okta` or `slack`. \
+             Try `/kushim help collect`.",
         ),
         (
             "unsubscribe #security alert",

@@ -2,6 +2,14 @@
 //! whether the workspace requires SSO, normalised for `crate::checks::slack`.
 //!
 //! Parts that could not be fetched are recorded in `gaps` under the `PART_*` names below.
+//!
+//! [`collect`] and [`doctor`] read the workspace through the bot's Web API client
+//! (`collector.rs`: `auth.test`, then `users.list` page by page); `sandbox::slack` serves a fake
+//! workspace that answers them.
+
+mod collector;
+
+pub use collector::{PAGE_SIZE, collect, doctor};
 
 use serde::{Deserialize, Serialize};
 

@@ -5,11 +5,12 @@
 //!
 //! [`server`] is a fake Slack Web API on 127.0.0.1 that the real client (slack-morphism) posts
 //! to: it records every call, keeps the messages it was sent so `chat.update` can change them,
+//! serves such a workspace's members through `users.list` (the evidence collector's source),
 //! and can answer 429 with `Retry-After`.
 
 pub mod server;
 
-pub use server::{FakeSlack, PostedMessage, SlackCall, start};
+pub use server::{FakeSlack, PostedMessage, SlackCall, start, start_with};
 
 use crate::integrations::slack::{SlackSnapshot, SlackUser};
 

@@ -5,6 +5,11 @@
 //!
 //! It keeps what a test asserts on: every call in order, the messages in each channel (with
 //! their `ts`, changed in place by `chat.update`), opened modals, published Home tabs.
+//!
+//! As an evidence source it answers `auth.test` and `users.list` (cursor-paged, `limit` honoured)
+//! for a workspace of generated members. Two tokens work: the bot's, and [`ADMIN_TOKEN`], the
+//! primary owner's user token with only `users:read`. As on Slack, members' `has_2fa` is shown
+//! only to the admin, and deactivated members come without their role flags.
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -24,12 +29,17 @@ use axum::{
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
+use crate::integrations::slack::{SlackSnapshot, SlackUser};
 use crate::sandbox::serve::{FakeServer, Fault, Recorder, with_faults};
 
 /// The bot token the fake accepts unless told otherwise.
 pub const BOT_TOKEN: &str = "xoxb-sandbox-kushim";
 /// The app-level token `apps.connections.open` accepts (Socket Mode).
 pub const APP_TOKEN: &str = "xapp-sandbox-kushim";
+/// The primary owner's user token (`users:read` only): `users.list` shows it who has 2FA.
+pub const ADMIN_TOKEN: &str = "xoxp-sandbox-admin";
+/// How many members [`start`]'s workspace has.
+pub const DEFAULT_MEMBERS: usize = 120;
 /// The fake workspace.
 pub const TEAM_ID: &str = "T0SANDBOX";
 const BOT_USER_ID: &str = "UKUSHIMBOT";
@@ -116,6 +126,18 @@ struct Workspace {
     missing_channels: BTreeSet<String>,
     /// handle → (group id, member ids).
     user_groups: HashMap<String, (String, Vec<String>)>,
+    /// The workspace's name, as `auth.test` says it.
+    team_name: String,
+    /// Everyone `users.list` returns, in order.
+    members: Vec<SlackUser>,
+}
+
+/// Whose token a call carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Bot,
+    /// The primary owner's user token: `users:read` and nothing else.
+    Admin,
 }
 
 #[derive(Clone)]
@@ -143,13 +165,21 @@ pub struct FakeSlack {
     shared: Shared,
 }
 
-/// Serves a fake Slack workspace on 127.0.0.1.
+/// Serves a fake Slack workspace of [`DEFAULT_MEMBERS`] generated members on 127.0.0.1.
 pub async fn start() -> std::io::Result<FakeSlack> {
+    start_with(super::generated(DEFAULT_MEMBERS)).await
+}
+
+/// Serves a fake Slack workspace with `workspace`'s name and members on 127.0.0.1 (its id is
+/// always [`TEAM_ID`]; its `sso_enforced` and `gaps` are not Slack's to say).
+pub async fn start_with(workspace: SlackSnapshot) -> std::io::Result<FakeSlack> {
     let recorder = Recorder::default();
     let shared = Shared {
         workspace: Arc::new(Mutex::new(Workspace {
             bot_token: BOT_TOKEN.to_owned(),
             next_ts: 1,
+            team_name: workspace.team_name,
+            members: workspace.users,
             ..Workspace::default()
         })),
         called: Arc::new(Notify::new()),
@@ -177,6 +207,22 @@ impl FakeSlack {
     /// The Web API base URL to configure (`SLACK_API_URL`): `http://127.0.0.1:PORT/api`.
     pub fn api_url(&self) -> String {
         format!("{}/api", self.server.url())
+    }
+
+    /// Evidence settings that read this workspace with `token` ([`ADMIN_TOKEN`] or
+    /// [`BOT_TOKEN`]), named as if it came from `SLACK_EVIDENCE_TOKEN`.
+    pub fn evidence_settings(&self, token: &str) -> crate::config::SlackEvidenceSettings {
+        crate::config::SlackEvidenceSettings {
+            api_url: self.api_url(),
+            token: crate::config::Secret::new(token),
+            token_source: "SLACK_EVIDENCE_TOKEN".to_owned(),
+            sso_enforced: None,
+        }
+    }
+
+    /// The members `users.list` returns, in order.
+    pub fn members(&self) -> Vec<SlackUser> {
+        self.workspace().members.clone()
     }
 
     /// A `response_url` as Slack would put in a command or click.
@@ -429,11 +475,20 @@ fn call(shared: &Shared, method: &str, headers: &HeaderMap, body: Value) -> Resp
     }
     let answer = {
         let mut workspace = shared.workspace.lock().expect("fake Slack workspace");
-        if token != Some(workspace.bot_token.as_str()) {
-            let error = if token.is_none() { "not_authed" } else { "invalid_auth" };
-            return Json(json!({ "ok": false, "error": error })).into_response();
+        let caller = match token {
+            None => return Json(refused("not_authed")).into_response(),
+            Some(token) if token == workspace.bot_token => Caller::Bot,
+            Some(ADMIN_TOKEN) => Caller::Admin,
+            Some(_) => return Json(refused("invalid_auth")).into_response(),
+        };
+        if caller == Caller::Admin && !matches!(method, "auth.test" | "users.list") {
+            return Json(json!({
+                "ok": false, "error": "missing_scope", "needed": "chat:write",
+                "provided": "users:read",
+            }))
+            .into_response();
         }
-        workspace.answer(method, &body)
+        workspace.answer(method, &body, caller)
     };
     record(shared, SlackCall { method: method.to_owned(), body });
     Json(answer).into_response()
@@ -444,13 +499,30 @@ fn refused(error: &str) -> Value {
 }
 
 impl Workspace {
-    fn answer(&mut self, method: &str, body: &Value) -> Value {
+    fn answer(&mut self, method: &str, body: &Value, caller: Caller) -> Value {
         let field = |name: &str| body[name].as_str().unwrap_or_default().to_owned();
         match method {
-            "auth.test" => json!({
-                "ok": true, "url": "https://sandbox-acme.slack.com/", "team": "sandbox-acme",
-                "user": "kushim", "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID,
-            }),
+            "auth.test" => {
+                let url = format!("https://{}.slack.com/", self.team_name);
+                match caller {
+                    Caller::Bot => json!({
+                        "ok": true, "url": url, "team": self.team_name, "user": "kushim",
+                        "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID,
+                        "is_enterprise_install": false,
+                    }),
+                    Caller::Admin => {
+                        let owner = self.members.iter().find(|m| m.is_primary_owner);
+                        json!({
+                            "ok": true, "url": url, "team": self.team_name,
+                            "user": owner.map_or("owner", |m| m.name.as_str()),
+                            "team_id": TEAM_ID,
+                            "user_id": owner.map_or("U0OWNER", |m| m.id.as_str()),
+                            "is_enterprise_install": false,
+                        })
+                    }
+                }
+            }
+            "users.list" => self.users_list(&field("limit"), &field("cursor"), caller),
             "chat.postMessage" => {
                 let channel = field("channel");
                 if let Some(error) = self.channel_error(&channel) {
@@ -569,6 +641,48 @@ impl Workspace {
         }
     }
 
+    /// One page of members from `cursor` (Slack's own shape: base64 of `user:<next id>`), at
+    /// most `limit` (none or 0: all of them, as Slack tries to; at most 1,000).
+    fn users_list(&self, limit: &str, cursor: &str, caller: Caller) -> Value {
+        use base64::Engine as _;
+        let limit = match limit.trim() {
+            "" => 0,
+            text => match text.parse::<usize>() {
+                Ok(limit) => limit,
+                Err(_) => return refused("invalid_limit"),
+            },
+        };
+        let limit = if limit == 0 { self.members.len() } else { limit.min(1000) };
+        let start = if cursor.is_empty() {
+            0
+        } else {
+            let next_id = base64::engine::general_purpose::STANDARD
+                .decode(cursor)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .and_then(|text| text.strip_prefix("user:").map(str::to_owned));
+            match next_id.and_then(|id| self.members.iter().position(|m| m.id == id)) {
+                Some(start) => start,
+                None => return refused("invalid_cursor"),
+            }
+        };
+        let end = (start + limit).min(self.members.len());
+        let members: Vec<Value> = self.members[start..end]
+            .iter()
+            .map(|member| wire_member(member, caller == Caller::Admin))
+            .collect();
+        let next_cursor = match self.members.get(end) {
+            Some(next) => {
+                base64::engine::general_purpose::STANDARD.encode(format!("user:{}", next.id))
+            }
+            None => String::new(),
+        };
+        json!({
+            "ok": true, "members": members, "cache_ts": 1_750_000_000,
+            "response_metadata": { "next_cursor": next_cursor },
+        })
+    }
+
     fn channel_error(&self, channel: &str) -> Option<&'static str> {
         if channel.is_empty() || self.missing_channels.contains(channel) {
             Some("channel_not_found")
@@ -583,6 +697,33 @@ impl Workspace {
         self.next_ts += 1;
         ts
     }
+}
+
+/// A `users.list` member as Slack sends it. Deactivated members come without their role and guest
+/// flags; `has_2fa` only to an admin's token.
+fn wire_member(member: &SlackUser, sees_2fa: bool) -> Value {
+    let real_name = format!("Sandbox {}", member.name);
+    let mut wire = json!({
+        "id": member.id, "team_id": TEAM_ID, "name": member.name, "deleted": member.deleted,
+        "color": "9f69e7", "real_name": real_name, "tz": "Europe/London",
+        "tz_label": "Greenwich Mean Time", "tz_offset": 0,
+        "profile": {
+            "real_name": real_name, "real_name_normalized": real_name,
+            "display_name": member.name, "display_name_normalized": member.name,
+        },
+        "is_bot": member.is_bot, "is_app_user": false, "updated": 1_700_000_000,
+    });
+    if !member.deleted {
+        wire["is_admin"] = json!(member.is_admin);
+        wire["is_owner"] = json!(member.is_owner);
+        wire["is_primary_owner"] = json!(member.is_primary_owner);
+        wire["is_restricted"] = json!(member.is_restricted);
+        wire["is_ultra_restricted"] = json!(member.is_ultra_restricted);
+        if sees_2fa {
+            wire["has_2fa"] = json!(member.has_2fa.unwrap_or(false));
+        }
+    }
+    wire
 }
 
 /// The `message` object Slack returns for a message the bot posted.
