@@ -275,9 +275,11 @@ pub struct SlackConfig {
     /// A file holding the app-level token (`xapp-…`, Socket Mode); otherwise `SLACK_APP_TOKEN`.
     pub app_token_file: Option<PathBuf>,
     /// A file holding the token `kushim collect` reads the workspace's members with; otherwise
-    /// `SLACK_EVIDENCE_TOKEN`, and without either the bot token. Best a user token (`xoxp-…`) of
-    /// a workspace admin or owner with `users:read`: Slack shows members' 2FA (`has_2fa`) only to
-    /// admins and owners, so with the bot token the 2FA check reports `error`, never a pass.
+    /// `SLACK_EVIDENCE_TOKEN`. Without either, Slack is not collected. A user token (`xoxp-…`)
+    /// of a workspace admin or owner with `users:read`: Slack shows members' 2FA (`has_2fa`)
+    /// only to admins and owners (with any other token the 2FA check reports `error`). The bot
+    /// token is not used for this on purpose: it cannot see 2FA, so it would only turn the
+    /// check, and the controls it backs, to errored.
     pub evidence_token_file: Option<PathBuf>,
     /// Whether the workspace requires SAML SSO to sign in, as you declare it: outside Enterprise
     /// Grid Slack's Web API does not say. `true` lets admins without Slack's own 2FA pass (the
@@ -640,33 +642,24 @@ impl Config {
         url.trim_end_matches('/').to_owned()
     }
 
-    /// Slack evidence settings, or `None` when no token can read the workspace: the evidence
-    /// token (`[slack] evidence_token_file`, then `SLACK_EVIDENCE_TOKEN`), else the bot's
-    /// (`[slack] bot_token_file`, then `SLACK_BOT_TOKEN`).
+    /// Slack evidence settings, or `None` when no evidence token is set (`[slack]
+    /// evidence_token_file`, then `SLACK_EVIDENCE_TOKEN`; never the bot token).
     pub fn slack_evidence(
         &self,
         env: Env<'_>,
     ) -> Result<Option<SlackEvidenceSettings>, ConfigError> {
         let section = self.slack.clone().unwrap_or_default();
-        let candidates = [
-            (&section.evidence_token_file, "[slack] evidence_token_file", "SLACK_EVIDENCE_TOKEN"),
-            (&section.bot_token_file, "[slack] bot_token_file", "SLACK_BOT_TOKEN"),
-        ];
-        for (file, file_source, variable) in candidates {
-            let found = match file {
-                Some(path) => Some((Secret::from_file(path)?, file_source)),
-                None => env(variable).map(|value| (Secret::new(value.trim()), variable)),
-            };
-            if let Some((token, source)) = found {
-                return Ok(Some(SlackEvidenceSettings {
-                    api_url: self.slack_api_url(env),
-                    token,
-                    token_source: source.to_owned(),
-                    sso_enforced: section.sso_enforced,
-                }));
-            }
-        }
-        Ok(None)
+        let found = match &section.evidence_token_file {
+            Some(path) => Some((Secret::from_file(path)?, "[slack] evidence_token_file")),
+            None => env("SLACK_EVIDENCE_TOKEN")
+                .map(|value| (Secret::new(value.trim()), "SLACK_EVIDENCE_TOKEN")),
+        };
+        Ok(found.map(|(token, source)| SlackEvidenceSettings {
+            api_url: self.slack_api_url(env),
+            token,
+            token_source: source.to_owned(),
+            sso_enforced: section.sso_enforced,
+        }))
     }
 
     /// The database to use: `--database-url` / `DATABASE_URL` first, then the file, then
@@ -754,9 +747,8 @@ pub const EXAMPLE: &str = r#"# Kushim configuration. Every setting is optional; 
 # app_token_file = "/run/secrets/slack-app-token"             # instead of SLACK_APP_TOKEN
 #
 # Evidence for slack.admins_2fa: `kushim collect` lists the workspace's members with
-# SLACK_EVIDENCE_TOKEN, or else the bot token. Slack shows who has 2FA only to admins and owners,
-# so give it a user token (xoxp-…) of a workspace admin with users:read; with the bot token the
-# check reports error, never a pass.
+# SLACK_EVIDENCE_TOKEN (not the bot token). Slack shows who has 2FA only to admins and owners,
+# so give it a user token (xoxp-…) of a workspace admin with users:read.
 # evidence_token_file = "/run/secrets/slack-evidence-token"   # instead of SLACK_EVIDENCE_TOKEN
 # sso_enforced = true                           # only if the workspace requires SAML SSO (Slack's API does not say); unset: unknown
 #
@@ -973,23 +965,21 @@ mod tests {
     }
 
     #[test]
-    fn slack_evidence_prefers_the_evidence_token_and_falls_back_to_the_bot_token() {
+    fn slack_evidence_needs_its_own_token_and_never_takes_the_bots() {
         let config = parse("[slack]\nsso_enforced = true\n").unwrap();
         assert!(config.slack_evidence(&env(&[])).unwrap().is_none(), "no token, no collection");
+        let bot_only = config.slack_evidence(&env(&[("SLACK_BOT_TOKEN", "xoxb-bot")])).unwrap();
+        assert!(bot_only.is_none(), "a bot token cannot see 2FA: Slack stays uncollected");
 
-        let bot = config
+        let evidence = config
             .slack_evidence(&env(&[
-                ("SLACK_BOT_TOKEN", "xoxb-bot"),
+                ("SLACK_EVIDENCE_TOKEN", "xoxp-admin"),
                 ("SLACK_API_URL", "http://127.0.0.1:9/api/"),
             ]))
             .unwrap()
             .unwrap();
-        assert_eq!(
-            (bot.token.expose(), bot.token_source.as_str()),
-            ("xoxb-bot", "SLACK_BOT_TOKEN")
-        );
-        assert_eq!(bot.api_url, "http://127.0.0.1:9/api");
-        assert_eq!(bot.sso_enforced, Some(true));
+        assert_eq!(evidence.api_url, "http://127.0.0.1:9/api");
+        assert_eq!(evidence.sso_enforced, Some(true));
 
         let admin = config
             .slack_evidence(&env(&[

@@ -67,10 +67,10 @@ impl Workspace {
         self.fake.evidence_settings(ADMIN_TOKEN)
     }
 
-    /// Settings reading the workspace with the bot token, as when only SLACK_BOT_TOKEN is set.
+    /// Settings reading the workspace with a bot token put in SLACK_EVIDENCE_TOKEN by mistake.
     fn as_bot(&self) -> SlackEvidenceSettings {
         SlackEvidenceSettings {
-            token_source: "SLACK_BOT_TOKEN".into(),
+            token_source: "SLACK_EVIDENCE_TOKEN".into(),
             ..self.fake.evidence_settings(BOT_TOKEN)
         }
     }
@@ -225,7 +225,7 @@ async fn the_bot_token_cannot_see_2fa_so_the_check_errors_and_never_passes() {
     let sight = doctor.iter().find(|d| d.check.contains("has_2fa")).expect("a 2FA line");
     assert!(!sight.ok, "{doctor:#?}");
     assert!(sight.detail.contains("use an admin's user token"), "{}", sight.detail);
-    assert!(sight.detail.contains("SLACK_BOT_TOKEN is a bot token"), "{}", sight.detail);
+    assert!(sight.detail.contains("SLACK_EVIDENCE_TOKEN is a bot token"), "{}", sight.detail);
     assert!(doctor.iter().filter(|d| d.check != sight.check).all(|d| d.ok), "{doctor:#?}");
 }
 
@@ -388,7 +388,7 @@ async fn kushim_collect_only_slack_reads_the_environment_and_reports_the_run() {
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("visible: the token belongs to a workspace admin"), "{stdout}");
 
-    let bot = [("SLACK_BOT_TOKEN", BOT_TOKEN), ("SLACK_API_URL", api_url.as_str())];
+    let bot = [("SLACK_EVIDENCE_TOKEN", BOT_TOKEN), ("SLACK_API_URL", api_url.as_str())];
     let (code, stdout, _) = kushim(dir.path(), &bot, &["doctor", "--only", "slack"]);
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("token cannot see has_2fa: use an admin's user token"), "{stdout}");
