@@ -485,8 +485,6 @@ pub fn evidence(detail: &ControlDetail) -> Reply {
     Reply { fallback: header, blocks }
 }
 
-/// `/kushim exceptions`: pending requests with Approve / Reject, those ending within a week,
-/// then the rest.
 /// The message about a job that gave up: with *Retry* until someone retried it, then the
 /// `note` saying who did.
 pub fn dead_job(job: &Job, error: &str, note: Option<String>) -> Reply {
@@ -538,6 +536,8 @@ pub fn jobs(depth: &[QueueDepth], dead: &[Job], note: Option<String>) -> Reply {
     Reply { fallback: header, blocks }
 }
 
+/// `/kushim exceptions`: pending requests with Approve / Reject, those ending within a week,
+/// then the rest.
 pub fn exceptions(exceptions: &[ExceptionRecord], now: DateTime<Utc>) -> Reply {
     let header = text::exceptions_header(exceptions.len());
     let mut blocks = vec![Block::Header(header.clone())];
