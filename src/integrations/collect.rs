@@ -25,6 +25,32 @@ pub struct Collection<T> {
     pub finished_at: DateTime<Utc>,
 }
 
+impl<T> Collection<T> {
+    /// The run a collector's result makes: its data, observed when the run started, or the
+    /// failure with its reason (logged), with the calls it cost.
+    pub fn concluded(
+        integration: Integration,
+        result: Result<T, CollectError>,
+        calls: &ApiCalls,
+        started_at: DateTime<Utc>,
+    ) -> Collection<T> {
+        let finished_at = Utc::now();
+        let source = match result {
+            Ok(data) => Source::Collected { data, observed_at: started_at },
+            Err(error) => {
+                tracing::warn!(%error, "{} collection failed", integration.display_name());
+                Source::Failed { reason: error.to_string(), observed_at: started_at }
+            }
+        };
+        tracing::info!(
+            api_calls = calls.total(),
+            "{} collection finished",
+            integration.display_name()
+        );
+        Collection { source, api_calls: calls.total(), started_at, finished_at }
+    }
+}
+
 /// One line of `kushim doctor`: a credential or permission that was tried, and what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Diagnosis {

@@ -40,7 +40,7 @@ use super::{
 };
 use crate::config::OktaSettings;
 use crate::integrations::{
-    Integration, Source,
+    Integration,
     collect::{ApiCalls, CollectError, Collection, Diagnosis, RetryPolicy},
 };
 
@@ -62,16 +62,7 @@ pub async fn collect(settings: &OktaSettings, policy: &RetryPolicy) -> Collectio
     }
     .instrument(span)
     .await;
-    let finished_at = Utc::now();
-    let source = match result {
-        Ok(data) => Source::Collected { data, observed_at: started_at },
-        Err(error) => {
-            tracing::warn!(%error, "Okta collection failed");
-            Source::Failed { reason: error.to_string(), observed_at: started_at }
-        }
-    };
-    tracing::info!(api_calls = calls.total(), "Okta collection finished");
-    Collection { source, api_calls: calls.total(), started_at, finished_at }
+    Collection::concluded(Integration::Okta, result, &calls, started_at)
 }
 
 /// One collection run: the snapshot being filled and whether the credentials ever worked.

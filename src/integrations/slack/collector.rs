@@ -29,7 +29,7 @@ use super::{PART_USERS, SlackSnapshot, SlackUser};
 use crate::chat::slack::SlackWebApi;
 use crate::config::SlackEvidenceSettings;
 use crate::integrations::{
-    Integration, Source,
+    Integration,
     collect::{ApiCalls, Attempt, CollectError, Collection, Diagnosis, RetryPolicy},
 };
 
@@ -58,16 +58,7 @@ pub async fn collect(
     }
     .instrument(span)
     .await;
-    let finished_at = Utc::now();
-    let source = match result {
-        Ok(data) => Source::Collected { data, observed_at: started_at },
-        Err(error) => {
-            tracing::warn!(%error, "Slack collection failed");
-            Source::Failed { reason: error.to_string(), observed_at: started_at }
-        }
-    };
-    tracing::info!(api_calls = calls.total(), "Slack collection finished");
-    Collection { source, api_calls: calls.total(), started_at, finished_at }
+    Collection::concluded(Integration::Slack, result, &calls, started_at)
 }
 
 async fn gather(
