@@ -1,6 +1,8 @@
 //! The `kushim` binary as a new user meets it: a fresh directory, no configuration, an embedded
 //! SQLite file.
 
+mod support;
+
 use std::{path::Path, process::Command};
 
 use serde_json::Value;
@@ -504,19 +506,7 @@ fn collect_without_any_integration_says_how_to_configure_one() {
     let kushim = Kushim::in_fresh_directory();
     let mut command = Command::new(env!("CARGO_BIN_EXE_kushim"));
     command.args(["collect"]).current_dir(kushim.dir.path());
-    for name in [
-        "GITHUB_TOKEN",
-        "GITHUB_ORG",
-        "OKTA_ORG_URL",
-        "OKTA_API_TOKEN",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_PROFILE",
-        "AWS_ROLE_ARN",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "SLACK_EVIDENCE_TOKEN",
-        "SLACK_BOT_TOKEN",
-        "DATABASE_URL",
-    ] {
+    for name in support::SETTINGS {
         command.env_remove(name);
     }
     let output = command.output().unwrap();
@@ -564,38 +554,17 @@ fn serve_refuses_to_start_without_a_signing_secret() {
 #[test]
 fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
     use std::{
-        io::{BufRead, BufReader, Read, Write},
+        io::{Read, Write},
         net::TcpStream,
-        process::Stdio,
-        time::{Duration, Instant},
+        time::Duration,
     };
 
     let kushim = Kushim::in_fresh_directory();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kushim"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .current_dir(kushim.dir.path())
-        .env_remove("DATABASE_URL")
-        .env_remove("KUSHIM_CONFIG")
-        .env("SLACK_SIGNING_SECRET", "test-secret")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kushim serve starts");
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    // The address is announced once listening (after any warning about missing settings).
-    let mut line = String::new();
-    while !line.contains("is listening on") {
-        line.clear();
-        assert_ne!(stderr.read_line(&mut line).unwrap(), 0, "kushim serve exited early");
-    }
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
+    let secret = [("SLACK_SIGNING_SECRET", "test-secret".to_owned())];
+    // It returns once the server announced where it listens.
+    let mut server = support::process::serve(kushim.dir.path(), &secret);
 
-    let mut stream = TcpStream::connect(&addr).expect("the server accepts");
+    let mut stream = TcpStream::connect(server.address()).expect("the server accepts");
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: kushim\r\nConnection: close\r\n\r\n")
         .unwrap();
@@ -604,21 +573,7 @@ fn serve_answers_health_checks_and_stops_cleanly_on_sigterm() {
     assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
     assert!(response.ends_with("\r\n\r\nok"), "{response}");
 
-    let pid = libc::pid_t::try_from(child.id()).unwrap();
-    // SAFETY: signals a child this test spawned and still owns.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("kushim serve did not stop within 10 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(server.terminate_within(Duration::from_secs(10)), Some(0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

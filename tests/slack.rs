@@ -1096,8 +1096,10 @@ async fn ticket_without_jira_says_what_to_set() {
     assert!(only_sentence(&reply).contains("Jira is not configured. Set JIRA_URL"), "{reply}");
 }
 
-#[tokio::test]
-async fn under_serve_collect_queues_the_durable_job_and_reports_when_a_worker_finished_it() {
+/// A bot as under `kushim serve` (chat collections queue jobs) with an Okta org to collect, and
+/// a worker, as any replica's, to run what it queues.
+async fn under_serve_with_okta()
+-> (Bot, sandbox::okta::FakeOkta, kushim::jobs::worker::Worker<kushim::jobs::runner::Runner>) {
     use kushim::jobs::{
         self,
         worker::{Worker, WorkerSettings},
@@ -1106,6 +1108,17 @@ async fn under_serve_collect_queues_the_durable_job_and_reports_when_a_worker_fi
     let targets = Targets { okta: Some(okta.settings()), ..Targets::default() };
     let bot = Bot::over_with(Utc::now(), false, targets.clone()).await;
     bot.bot.use_job_queue();
+    let clock: kushim::server::Clock = Arc::new(Utc::now);
+    let runner =
+        jobs::runner(bot.bot.engine(), &Config::default(), targets, clock.clone()).unwrap();
+    let worker =
+        Worker::new(bot.store.clone(), "test-worker", runner, clock, WorkerSettings::default());
+    (bot, okta, worker)
+}
+
+#[tokio::test]
+async fn under_serve_collect_queues_the_durable_job_and_reports_when_a_worker_finished_it() {
+    let (bot, _okta, worker) = under_serve_with_okta().await;
 
     let reply = bot.command_as(RESPONDER, "collect okta").await;
     let sentence = only_sentence(&reply).to_owned();
@@ -1114,11 +1127,6 @@ async fn under_serve_collect_queues_the_durable_job_and_reports_when_a_worker_fi
     assert_eq!((queued[0].kind.as_str(), queued[0].status.as_str()), ("collect", "queued"));
 
     // A worker (any replica's) runs it; the asker then hears it is done.
-    let clock: kushim::server::Clock = Arc::new(Utc::now);
-    let runner =
-        jobs::runner(bot.bot.engine(), &Config::default(), targets, clock.clone()).unwrap();
-    let worker =
-        Worker::new(bot.store.clone(), "test-worker", runner, clock, WorkerSettings::default());
     worker.run_once().await.expect("the job runs");
     bot.bot.drain().await;
     let done = &bot.slack.wait_for("response_url", 1).await[0];
@@ -1128,19 +1136,7 @@ async fn under_serve_collect_queues_the_durable_job_and_reports_when_a_worker_fi
 
 #[tokio::test]
 async fn under_serve_recheck_queues_a_collect_job_and_redraws_the_card_when_it_is_done() {
-    use kushim::jobs::{
-        self,
-        worker::{Worker, WorkerSettings},
-    };
-    let okta = sandbox::okta::start(sandbox::okta::generated_world(30)).await.unwrap();
-    let targets = Targets { okta: Some(okta.settings()), ..Targets::default() };
-    let bot = Bot::over_with(Utc::now(), false, targets.clone()).await;
-    bot.bot.use_job_queue();
-    let clock: kushim::server::Clock = Arc::new(Utc::now);
-    let runner =
-        jobs::runner(bot.bot.engine(), &Config::default(), targets, clock.clone()).unwrap();
-    let worker =
-        Worker::new(bot.store.clone(), "test-worker", runner, clock, WorkerSettings::default());
+    let (bot, okta, worker) = under_serve_with_okta().await;
     // AC-07 is judged from Okta alone: its re-check collects Okta and nothing else.
     let ts = bot.post_card("AC-07").await;
 

@@ -9,7 +9,7 @@
 
 mod support;
 
-use std::{collections::BTreeSet, process::Command, time::Duration};
+use std::{collections::BTreeSet, time::Duration};
 
 use kushim::{
     checks::{Finding, Outcome},
@@ -325,30 +325,14 @@ async fn an_api_url_that_is_not_https_is_refused_before_any_token_is_sent() {
 }
 
 /// `kushim` in a fresh directory with only Slack's settings from the environment.
-fn kushim(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kushim"));
-    command.args(args).current_dir(dir).env("KUSHIM_ACTOR", "ops");
-    for name in [
-        "DATABASE_URL",
-        "KUSHIM_CONFIG",
-        "KUSHIM_LOG",
-        "GITHUB_TOKEN",
-        "GITHUB_ORG",
-        "OKTA_ORG_URL",
-        "OKTA_API_TOKEN",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_PROFILE",
-        "AWS_ROLE_ARN",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "JIRA_URL",
-        "JIRA_API_TOKEN",
-        "SLACK_BOT_TOKEN",
-        "SLACK_EVIDENCE_TOKEN",
-    ] {
-        command.env_remove(name);
-    }
-    command.envs(env.iter().copied());
-    let output = command.output().expect("kushim runs");
+fn kushim(
+    dir: &std::path::Path,
+    env: &[(&'static str, &str)],
+    args: &[&str],
+) -> (i32, String, String) {
+    let env: Vec<(&'static str, String)> =
+        env.iter().map(|(name, value)| (*name, (*value).to_owned())).collect();
+    let output = support::process::kushim(dir, &env).args(args).output().expect("kushim runs");
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),

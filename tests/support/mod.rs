@@ -28,6 +28,26 @@ pub struct TestDb {
     postgres: Option<(String, String)>,
 }
 
+/// The environment variables that configure an integration or where Kushim keeps its data: a
+/// test clears them all so the developer's own settings never leak into it.
+pub const SETTINGS: &[&str] = &[
+    "DATABASE_URL",
+    "KUSHIM_CONFIG",
+    "KUSHIM_LOG",
+    "GITHUB_TOKEN",
+    "GITHUB_ORG",
+    "OKTA_ORG_URL",
+    "OKTA_API_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_ROLE_ARN",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "JIRA_URL",
+    "JIRA_API_TOKEN",
+    "SLACK_BOT_TOKEN",
+    "SLACK_EVIDENCE_TOKEN",
+];
+
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 impl TestDb {

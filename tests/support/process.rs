@@ -32,12 +32,10 @@ pub fn github_environment(sandbox: &Sandbox) -> Vec<(&'static str, String)> {
 /// `kushim` in `dir` with only `env` of the settings it reads from the environment.
 pub fn kushim(dir: &Path, env: &[(&'static str, String)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kushim"));
-    command
-        .current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("KUSHIM_CONFIG")
-        .env_remove("KUSHIM_LOG")
-        .env("KUSHIM_ACTOR", "ops");
+    command.current_dir(dir).env("KUSHIM_ACTOR", "ops");
+    for name in super::SETTINGS {
+        command.env_remove(name);
+    }
     for (key, value) in env {
         command.env(key, value);
     }
@@ -126,8 +124,21 @@ impl Server {
     }
 
     /// SIGTERM, as an orchestrator stopping it would; returns its exit code once it exited.
+    /// Running jobs get their grace period (20 s), so this waits up to a minute.
     pub fn terminate(&mut self) -> Option<i32> {
+        self.terminate_within(Duration::from_secs(60))
+    }
+
+    /// SIGTERM, failing the test unless it exits within `limit`; its exit code.
+    pub fn terminate_within(&mut self, limit: Duration) -> Option<i32> {
         self.signal(libc::SIGTERM);
+        let deadline = Instant::now() + limit;
+        while self.child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                panic!("kushim serve did not stop within {limit:?} of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         self.wait()
     }
 
