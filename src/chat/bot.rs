@@ -361,7 +361,7 @@ impl Bot {
     async fn jobs_reply(&self, note: Option<String>) -> Result<Reply, StoreError> {
         let store = self.engine().store();
         let depth = store.queue_depth().await?;
-        let dead = store.jobs(Some(JobStatus::Dead), 10).await?;
+        let dead = store.jobs(Some(JobStatus::Dead), reply::DEAD_JOBS_SHOWN as i64).await?;
         Ok(reply::jobs(&depth, &dead, note))
     }
 

@@ -501,7 +501,7 @@ pub fn dead_job(job: &Job, error: &str, note: Option<String>) -> Reply {
 }
 
 /// Jobs that gave up shown by `/kushim jobs`; two blocks each, within Slack's 50.
-const DEAD_JOBS_SHOWN: usize = 10;
+pub const DEAD_JOBS_SHOWN: usize = 10;
 
 /// `/kushim jobs`: the queue per status, then the newest jobs that gave up, each with *Retry*.
 pub fn jobs(depth: &[QueueDepth], dead: &[Job], note: Option<String>) -> Reply {
